@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookgate/hookgate/cel"
 	"github.com/hookgate/hookgate/event"
+	"github.com/hookgate/hookgate/signer"
 )
 
 // Hook is the hook document users write: which events, under which
@@ -248,6 +249,11 @@ func (h *Hook) validate() error {
 	}
 	if err := validateHeaders(h.Headers); err != nil {
 		return err
+	}
+	if h.Secret != "" {
+		if _, err := signer.ParseSecret(h.Secret); err != nil {
+			return fieldErr("secret", "%v", err)
+		}
 	}
 	if h.Transform != "" {
 		if _, err := cel.CompileTransform(h.Transform); err != nil {
