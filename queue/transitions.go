@@ -1,0 +1,102 @@
+package queue
+
+import (
+	"fmt"
+)
+
+// A delivery's state lives in three places that change together: its record
+// (d/), its per-hook index key (s/, which names the state) and, while pending,
+// its schedule key (q/). Finished deliveries carry a Badger expiry on the record,
+// the index key and every attempt.
+
+// delivery reads a delivery record in the batch, with its expiry.
+func (b *batch) delivery(id rawID) (Delivery, uint64, error) {
+	item, err := b.get(deliveryKey(id))
+	if err != nil {
+		return Delivery{}, 0, err
+	}
+	if item == nil {
+		return Delivery{}, 0, fmt.Errorf("delivery %s: %w", formatID(id), ErrNotFound)
+	}
+	var d Delivery
+	err = item.Value(func(v []byte) error {
+		d, err = decodeDelivery(id, v)
+		return err
+	})
+	if err != nil {
+		return Delivery{}, 0, err
+	}
+	d.ExpiresAt = expiryTime(item.ExpiresAt())
+	return d, item.ExpiresAt(), nil
+}
+
+// moveEntries returns the writes that take a delivery from old to d, where exp
+// is d's expiry (zero unless finished).
+func (b *batch) moveEntries(old, d *Delivery, oldExp, exp uint64) []mutation {
+	id, _ := parseID(d.ID)
+	created := d.CreatedAt.UnixNano()
+	ms := make([]mutation, 0, 5)
+
+	sameDue := old.Status == StatusPending && d.Status == StatusPending &&
+		old.DueAt.Equal(d.DueAt)
+	if old.Status == StatusPending && !sameDue {
+		ms = append(ms, del(scheduleKey(d.HookID, old.DueAt.UnixNano(), id)))
+	}
+	if d.Status == StatusPending && !sameDue {
+		ms = append(ms, set(scheduleKey(d.HookID, d.DueAt.UnixNano(), id), nil, 0))
+	}
+
+	if old.Status != d.Status {
+		ms = append(ms, del(indexKey(d.HookID, old.Status, created, id)))
+	}
+	if old.Status != d.Status || oldExp != exp {
+		ms = append(ms, set(indexKey(d.HookID, d.Status, created, id), nil, exp))
+	}
+
+	d.ExpiresAt = expiryTime(exp)
+	return append(ms, set(deliveryKey(id), encodeDelivery(d), exp))
+}
+
+// rewriteAttempts returns writes that give a delivery's first n attempts a new
+// expiry. They may spill into follow-up transactions (see commitLater).
+func (b *batch) rewriteAttempts(id rawID, n int, exp uint64) ([]mutation, error) {
+	var ms []mutation
+	for i := 1; i <= n; i++ {
+		item, err := b.get(attemptKey(id, i))
+		if err != nil {
+			return nil, err
+		}
+		if item == nil {
+			continue
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return nil, fmt.Errorf("reading attempt %d of %s: %w", i, formatID(id), err)
+		}
+		ms = append(ms, set(attemptKey(id, i), v, exp))
+	}
+	return ms, nil
+}
+
+// moved updates the in-memory index after a delivery went from old to d. The
+// caller holds mu.
+func (s *Store) moved(h *hookEntry, id rawID, old, d *Delivery, oldExp, exp uint64) {
+	switch {
+	case old.Status == StatusPending && d.Status == StatusPending:
+		s.available(h, d.DueAt.UnixNano())
+	case old.Status == StatusPending:
+		s.unscheduled(h, id)
+	case d.Status == StatusPending:
+		s.scheduled(h, d.DueAt.UnixNano())
+	}
+	if old.Status == StatusParked {
+		h.parked--
+	}
+	if d.Status == StatusParked {
+		h.parked++
+	}
+	if old.Status != d.Status || oldExp != exp {
+		s.counts.add(old.Status, oldExp, -1)
+		s.counts.add(d.Status, exp, 1)
+	}
+}
