@@ -8,8 +8,6 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/dustin/go-humanize"
 )
 
 func init() {
@@ -276,68 +274,6 @@ func (a *App) unmarshalHook(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// parseIngest reads the hookgate_ingest directive.
-func parseIngest(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	in := new(Ingest)
-	err := in.UnmarshalCaddyfile(h.Dispenser)
-	return in, err
-}
-
-// UnmarshalCaddyfile reads the hookgate_ingest directive. Syntax:
-//
-//	hookgate_ingest [<source>] {
-//		account <name>
-//		domain <domain>
-//		environment <name>
-//		max_body <size>
-//		passthrough
-//		secret <whsec_...>
-//	}
-//
-// source is mailodds, the native format (default).
-func (h *Ingest) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	d.Next() // the directive's name
-	if d.NextArg() {
-		h.Source = d.Val()
-		if d.NextArg() {
-			return d.ArgErr()
-		}
-	}
-	for d.NextBlock(0) {
-		var err error
-		switch d.Val() {
-		case "account":
-			err = oneArg(d, &h.Account)
-		case "domain":
-			err = oneArg(d, &h.Domain)
-		case "environment":
-			err = oneArg(d, &h.Environment)
-		case "max_body":
-			var s string
-			if err = oneArg(d, &s); err == nil {
-				var n uint64
-				if n, err = humanize.ParseBytes(s); err != nil || n == 0 || n > 1<<40 {
-					return d.Errf("max_body: '%s' is not a size such as 10MiB", s)
-				}
-				h.MaxBody = int64(n)
-			}
-		case "passthrough":
-			if d.NextArg() {
-				return d.ArgErr()
-			}
-			h.Passthrough = true
-		case "secret":
-			err = oneArg(d, &h.Secret)
-		default:
-			return d.Errf("unknown hookgate_ingest option '%s'", d.Val())
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // oneArg reads exactly one argument into s.
 func oneArg(d *caddyfile.Dispenser, s *string) error {
 	if !d.NextArg() {
@@ -381,5 +317,4 @@ func intArg(d *caddyfile.Dispenser, v *int) error {
 // Interface guards.
 var (
 	_ caddyfile.Unmarshaler = (*App)(nil)
-	_ caddyfile.Unmarshaler = (*Ingest)(nil)
 )

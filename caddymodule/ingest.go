@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
 	"go.uber.org/zap"
 
 	"github.com/hookgate/hookgate/event"
@@ -196,8 +199,71 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) e
 	return writeJSON(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
 }
 
+// parseIngest reads the hookgate_ingest directive.
+func parseIngest(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	in := new(Ingest)
+	err := in.UnmarshalCaddyfile(h.Dispenser)
+	return in, err
+}
+
+// UnmarshalCaddyfile reads the hookgate_ingest directive. Syntax:
+//
+//	hookgate_ingest [<source>] {
+//		account <name>
+//		domain <domain>
+//		environment <name>
+//		max_body <size>
+//		passthrough
+//		secret <whsec_...>
+//	}
+//
+// source is mailodds, the native format (default).
+func (h *Ingest) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	if d.NextArg() {
+		h.Source = d.Val()
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	for d.NextBlock(0) {
+		var err error
+		switch d.Val() {
+		case "account":
+			err = oneArg(d, &h.Account)
+		case "domain":
+			err = oneArg(d, &h.Domain)
+		case "environment":
+			err = oneArg(d, &h.Environment)
+		case "max_body":
+			var s string
+			if err = oneArg(d, &s); err == nil {
+				var n uint64
+				if n, err = humanize.ParseBytes(s); err != nil || n == 0 || n > 1<<40 {
+					return d.Errf("max_body: '%s' is not a size such as 10MiB", s)
+				}
+				h.MaxBody = int64(n)
+			}
+		case "passthrough":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.Passthrough = true
+		case "secret":
+			err = oneArg(d, &h.Secret)
+		default:
+			return d.Errf("unknown hookgate_ingest option '%s'", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Interface guards.
 var (
+	_ caddyfile.Unmarshaler       = (*Ingest)(nil)
 	_ caddy.Provisioner           = (*Ingest)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Ingest)(nil)
 )
