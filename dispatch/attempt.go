@@ -308,7 +308,7 @@ func (d *Dispatcher) observe(l queue.Lease, t Target, ex *exchange, r queue.Repo
 	}
 	if d.cfg.OnAttempt != nil {
 		d.cfg.OnAttempt(AttemptResult{
-			HookID: dl.HookID, Account: cmp.Or(t.Account, dl.Account), DeliveryID: dl.ID,
+			HookID: dl.HookID, Account: t.Account, DeliveryID: dl.ID,
 			EventID: dl.EventID, EventType: dl.EventType, Attempt: number,
 			Outcome: r.Outcome, StatusCode: a.StatusCode, Latency: a.Latency, Error: a.Error,
 			NextRetryAt: a.NextRetryAt, Recorded: recorded,
@@ -369,7 +369,7 @@ func (d *Dispatcher) checkDisable(t Target, l queue.Lease, gen uint64, ex *excha
 		zap.Int("consecutive_failures", rec.Failures))
 	if d.cfg.OnDisable != nil {
 		d.cfg.OnDisable(Disabled{
-			HookID: hookID, Account: cmp.Or(t.Account, l.Delivery.Account), Reason: reason,
+			HookID: hookID, Account: t.Account, Reason: reason,
 			Failures: rec.Failures, LastErrors: lastErrors, At: d.now(),
 		})
 	}

@@ -114,7 +114,8 @@ type Config struct {
 
 // AttemptResult describes one attempt for OnAttempt.
 type AttemptResult struct {
-	HookID     string
+	HookID string
+	// Account is the hook's account; empty for an operator's hook.
 	Account    string
 	DeliveryID string
 	EventID    string
@@ -135,7 +136,9 @@ type AttemptResult struct {
 
 // Disabled describes a hook the dispatcher has just disabled, for OnDisable.
 type Disabled struct {
-	HookID  string
+	HookID string
+	// Account is the hook's account, whose alert address is told; empty for
+	// an operator's hook.
 	Account string
 	// Reason is why, as stored with the parked hook unless it was parked
 	// already, e.g. "the endpoint answered 410 Gone".

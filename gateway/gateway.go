@@ -5,6 +5,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -26,6 +28,14 @@ import (
 type Config struct {
 	// Hooks are the hooks declared in the configuration.
 	Hooks []*Hook
+
+	// Policy holds the account rules every hook write must satisfy.
+	Policy hook.Policy
+
+	// RecentEvents is how many received events per account are kept for
+	// dry runs over recent traffic. Zero means DefaultRecentEvents; negative
+	// keeps none.
+	RecentEvents int
 
 	// Dispatch configures delivery. Its Queue and Targets are set by the
 	// gateway; OnDisable and OnAttempt, when set, are called for the current
@@ -43,6 +53,9 @@ type Gateway struct {
 	hooks atomic.Pointer[hookSet]
 	// config is the configuration applied last.
 	config atomic.Pointer[Config]
+
+	recent recentEvents
+	tally  tally
 
 	// mu serializes Configure, hook writes and Close.
 	mu         sync.Mutex
@@ -96,8 +109,9 @@ func (g *Gateway) Configure(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("hook %s: %w", h.ID, err)
 		}
 	}
-	g.hooks.Store(newHookSet(cfg.Hooks, g.stored))
 	old := g.config.Swap(&cfg)
+	g.reroute()
+	g.recent.resize(cmp.Or(cfg.RecentEvents, DefaultRecentEvents))
 
 	if g.dispatcher != nil && sameDispatch(old.Dispatch, cfg.Dispatch) {
 		return nil
@@ -122,6 +136,7 @@ func (g *Gateway) restartDispatcher(ctx context.Context, dc dispatch.Config) err
 		}
 	}
 	dc.OnAttempt = func(a dispatch.AttemptResult) {
+		g.tally.countAttempt(a)
 		if fn := g.config.Load().Dispatch.OnAttempt; fn != nil {
 			fn(a)
 		}
@@ -203,6 +218,7 @@ func (g *Gateway) Ingest(ctx context.Context, events []*event.Event) (Ingested, 
 	}
 
 	out := Ingested{Accepted: len(events), Events: make([]EventOutcome, len(events))}
+	fresh := make([]*event.Event, 0, len(events))
 	for i, r := range results {
 		o := EventOutcome{Type: events[i].Type, Duplicate: r.Duplicate}
 		if r.Duplicate {
@@ -210,10 +226,35 @@ func (g *Gateway) Ingest(ctx context.Context, events []*event.Event) (Ingested, 
 		} else {
 			o.Matched = len(r.DeliveryIDs)
 			out.Matched += o.Matched
+			fresh = append(fresh, events[i])
 		}
 		out.Events[i] = o
+		g.count(set, events[i], items[i], o)
 	}
+	g.recent.add(fresh, time.Now())
 	return out, nil
+}
+
+// count tallies one ingested event for its account, and its deliveries for
+// the accounts of their hooks.
+func (g *Gateway) count(set *hookSet, e *event.Event, item queue.Item, o EventOutcome) {
+	n := g.tally.of(e.Account)
+	n.received.Add(1)
+	switch {
+	case o.Duplicate:
+		n.duplicates.Add(1)
+		return
+	case o.Matched == 0:
+		n.filteredOut.Add(1)
+		return
+	}
+	for _, d := range item.Deliveries {
+		account := ""
+		if h := set.hooks[d.HookID]; h != nil {
+			account = h.Account
+		}
+		g.tally.of(account).matched.Add(1)
+	}
 }
 
 // route builds the queue item of one event: its dedupe key and a delivery per

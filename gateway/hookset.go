@@ -22,6 +22,11 @@ type Hook struct {
 	// Static is true for hooks declared in the configuration, which are
 	// read-only at run time.
 	Static bool
+
+	// CreatedAt and UpdatedAt are when the hook was first and last saved;
+	// for a configuration hook, when the configuration was loaded.
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // target is what the dispatcher needs of the hook for one attempt.
@@ -56,12 +61,13 @@ func NewStaticHook(h *hook.Hook, now time.Time) (*Hook, error) {
 		if secret, err = signer.ParseSecret(h.Secret); err != nil {
 			return nil, fmt.Errorf("hook %s: secret: %w", h.ID, err)
 		}
+		h.Secret = "" // the secret set holds it; the document is shown to users
 	}
 	secrets, err := signer.NewSecretSet(secret, now)
 	if err != nil {
 		return nil, fmt.Errorf("hook %s: %w", h.ID, err)
 	}
-	return &Hook{Compiled: c, Secrets: secrets, Static: true}, nil
+	return &Hook{Compiled: c, Secrets: secrets, Static: true, CreatedAt: now, UpdatedAt: now}, nil
 }
 
 // hookSet is one immutable generation of the gateway's hooks: the routing

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hookgate/hookgate/hook"
+	"github.com/hookgate/hookgate/queue"
 	"github.com/hookgate/hookgate/signer"
 )
 
@@ -27,7 +28,7 @@ func (g *Gateway) loadStored(ctx context.Context) ([]*Hook, error) {
 	}
 	hooks := make([]*Hook, 0, len(records))
 	for _, r := range records {
-		h, err := decodeStored(r.ID, r.Version, r.Document)
+		h, err := decodeStored(r)
 		if err != nil {
 			g.logger.Error("stored hook left out", zap.String("hook_id", r.ID), zap.Error(err))
 			continue
@@ -38,19 +39,20 @@ func (g *Gateway) loadStored(ctx context.Context) ([]*Hook, error) {
 }
 
 // decodeStored compiles one persisted hook.
-func decodeStored(id string, version uint64, doc []byte) (*Hook, error) {
+func decodeStored(q queue.Hook) (*Hook, error) {
 	var rec storedHook
-	if err := json.Unmarshal(doc, &rec); err != nil {
+	if err := json.Unmarshal(q.Document, &rec); err != nil {
 		return nil, fmt.Errorf("decoding record: %w", err)
 	}
 	h, err := hook.Parse(rec.Hook)
 	if err != nil {
 		return nil, err
 	}
-	h.ID = id
-	c, err := hook.Compile(h, int64(version))
+	h.ID = q.ID
+	c, err := hook.Compile(h, int64(q.Version))
 	if err != nil {
 		return nil, err
 	}
-	return &Hook{Compiled: c, Secrets: rec.Secrets}, nil
+	return &Hook{Compiled: c, Secrets: rec.Secrets, CreatedAt: q.CreatedAt,
+		UpdatedAt: q.UpdatedAt}, nil
 }
