@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -77,13 +78,23 @@ type App struct {
 	// Default: 5.
 	MaxAccountHooks int `json:"max_account_hooks,omitempty"`
 
+	// RecentEvents is how many received events per account are kept in
+	// memory so that rules can be tried on recent traffic (POST
+	// /hookgate/evaluate with "recent"). Default: 1000; -1 keeps none.
+	RecentEvents int `json:"recent_events,omitempty"`
+
 	// AllowPrivateDestinations lets hooks deliver to private, loopback and
 	// link-local addresses. Off, such destinations are refused at connect
 	// time, whatever name resolved to them.
 	AllowPrivateDestinations bool `json:"allow_private_destinations,omitempty"`
 
-	// SMTP is the mail server that sends alerts when a hook is disabled.
+	// SMTP is the mail server that sends an alert when a hook is disabled,
+	// to its account's alert_email. Without it, disables are only logged.
 	SMTP *SMTP `json:"smtp,omitempty"`
+
+	// AlertEmail receives the alerts of operator hooks (hooks without an
+	// account) and of accounts that have no alert_email.
+	AlertEmail string `json:"alert_email,omitempty"`
 
 	// Accounts configures the accounts by name.
 	Accounts map[string]*Account `json:"accounts,omitempty"`
@@ -94,22 +105,12 @@ type App struct {
 	Hooks []json.RawMessage `json:"hooks,omitempty"`
 
 	gw       *gateway.Gateway
+	mailer   *dispatch.Mailer
 	storeKey string
 	hooks    []*gateway.Hook
 	config   gateway.Config
 	logger   *zap.Logger
 	mu       sync.RWMutex
-}
-
-// SMTP is the mail server for alerts.
-type SMTP struct {
-	// Address is host:port of the server. STARTTLS is used when offered.
-	Address string `json:"address,omitempty"`
-	// From is the sender address of alerts.
-	From string `json:"from,omitempty"`
-	// Username and Password authenticate when set.
-	Username string `json:"username,omitempty"`
-	Password string `json:"password,omitempty"`
 }
 
 // Account is one tenant of the gateway.
@@ -153,15 +154,19 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 		acct.Token = repl.ReplaceAll(acct.Token, "")
 	}
-	if a.SMTP != nil {
-		a.SMTP.Username = repl.ReplaceAll(a.SMTP.Username, "")
-		a.SMTP.Password = repl.ReplaceAll(a.SMTP.Password, "")
+	if a.mailer, err = a.SMTP.mailer(repl); err != nil {
+		return fmt.Errorf("smtp: %w", err)
 	}
 
 	if a.hooks, err = a.provisionHooks(repl); err != nil {
 		return err
 	}
-	a.config = gateway.Config{Hooks: a.hooks, Dispatch: a.dispatchConfig()}
+	a.config = gateway.Config{
+		Hooks:        a.hooks,
+		Policy:       a.policy(),
+		RecentEvents: a.RecentEvents,
+		Dispatch:     a.dispatchConfig(),
+	}
 	return nil
 }
 
@@ -292,9 +297,6 @@ func (a *App) Validate() error {
 	if a.Timeout < 0 || a.DisableAfter < 0 || a.MaxInFlight < 0 || a.Workers < 0 {
 		return errors.New("timeout, disable_after, max_in_flight and workers must not be negative")
 	}
-	if a.SMTP != nil && (a.SMTP.Address == "" || a.SMTP.From == "") {
-		return errors.New("smtp: needs an address and a from address")
-	}
 	return nil
 }
 
@@ -338,7 +340,7 @@ func (a *App) Start() error {
 	a.mu.Lock()
 	a.gw = gw
 	a.mu.Unlock()
-	currentGateway.Store(gw)
+	currentApp.Store(a)
 	a.logger.Info("started",
 		zap.String("storage_dir", a.storeKey),
 		zap.Bool("reused_store", loaded),
@@ -355,9 +357,21 @@ func (a *App) Stop() error {
 	if gw == nil {
 		return nil
 	}
-	currentGateway.CompareAndSwap(gw, nil)
+	currentApp.CompareAndSwap(a, nil)
 	_, err := stores.Delete(a.storeKey)
 	return err
+}
+
+// currentApp is the newest started app. During a reload the new app starts
+// before the old one stops, so the old one's Stop leaves the new one here.
+var currentApp atomic.Pointer[App]
+
+// runningGateway returns the gateway of the newest started app, or nil.
+func runningGateway() *gateway.Gateway {
+	if a := currentApp.Load(); a != nil {
+		return a.gateway()
+	}
+	return nil
 }
 
 // gateway returns the running gateway, or nil before Start and after Stop.
@@ -365,15 +379,6 @@ func (a *App) gateway() *gateway.Gateway {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.gw
-}
-
-// hookDisabled reports a disabled hook.
-func (a *App) hookDisabled(d dispatch.Disabled) {
-	hooksDisabled.Inc()
-	a.logger.Warn("hook disabled",
-		zap.String("hook_id", d.HookID),
-		zap.String("account", d.Account),
-		zap.String("reason", d.Reason))
 }
 
 func orDefault[T comparable](v, def T) T {

@@ -40,12 +40,16 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //		retention <duration>
 //		dedupe_window <duration>
 //		max_account_hooks <count>
+//		recent_events <count>
 //		allow_private_destinations
 //		smtp <host:port> {
 //			from <address>
 //			username <user>
 //			password <password>
+//			admin_url <url>
+//			dashboard_url <url>
 //		}
+//		alert_email <address>
 //		account <name> {
 //			plan <plan>
 //			alert_email <address>
@@ -68,17 +72,24 @@ func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
 //		}
 //	}
 //
-// Every setting is optional. account and hook may repeat. Values may use
-// placeholders such as {env.SMTP_PASSWORD}, replaced when the configuration
-// loads, so secrets stay out of the adapted JSON.
+// Every setting is optional and given at most once, except account and hook,
+// which repeat. Values may use placeholders such as {env.SMTP_PASSWORD},
+// replaced when the configuration loads, so secrets stay out of the adapted
+// JSON.
 func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the option's name
 	if d.NextArg() {
 		return d.ArgErr()
 	}
+	seen := make(map[string]bool)
 	for d.NextBlock(0) {
+		opt := d.Val()
+		if seen[opt] && opt != "account" && opt != "hook" {
+			return d.Errf("hookgate option '%s' is given twice", opt)
+		}
+		seen[opt] = true
 		var err error
-		switch d.Val() {
+		switch opt {
 		case "storage_dir":
 			err = oneArg(d, &a.StorageDir)
 		case "sync":
@@ -99,6 +110,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = durationArg(d, &a.DedupeWindow)
 		case "max_account_hooks":
 			err = intArg(d, &a.MaxAccountHooks)
+		case "recent_events":
+			err = intArg(d, &a.RecentEvents)
 		case "allow_private_destinations":
 			if d.NextArg() {
 				return d.ArgErr()
@@ -106,12 +119,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.AllowPrivateDestinations = true
 		case "smtp":
 			err = a.unmarshalSMTP(d)
+		case "alert_email":
+			err = oneArg(d, &a.AlertEmail)
 		case "account":
 			err = a.unmarshalAccount(d)
 		case "hook":
 			err = a.unmarshalHook(d)
 		default:
-			return d.Errf("unknown hookgate option '%s'", d.Val())
+			return d.Errf("unknown hookgate option '%s'", opt)
 		}
 		if err != nil {
 			return err
@@ -167,6 +182,10 @@ func (a *App) unmarshalSMTP(d *caddyfile.Dispenser) error {
 			err = oneArg(d, &s.Username)
 		case "password":
 			err = oneArg(d, &s.Password)
+		case "admin_url":
+			err = oneArg(d, &s.AdminURL)
+		case "dashboard_url":
+			err = oneArg(d, &s.DashboardURL)
 		default:
 			return d.Errf("unknown smtp option '%s'", d.Val())
 		}

@@ -279,7 +279,8 @@ func TestConsecutiveFailuresDisableTheHookOnceThenEnablingDeliversTheBacklog(t *
 			w.WriteHeader(http.StatusInternalServerError)
 		}
 	})
-	g := startGateway(t, "disable_after 3\nretry 10ms\nmax_in_flight 1\n"+hotLeadHook("hot", rc.URL),
+	g := startGateway(t, "disable_after 3\nretry 10ms 10ms 10ms\nmax_in_flight 1\n"+
+		hotLeadHook("hot", rc.URL),
 		ingestSite)
 
 	for i := range 2 {

@@ -32,7 +32,7 @@ type testGateway struct {
 }
 
 // gatewayCaddyfile is the Caddyfile of a test gateway. The hookgate options
-// and the site's handlers come from the test; retries are fast.
+// and the site's handlers come from the test.
 const gatewayCaddyfile = `{
 	admin 127.0.0.1:%d
 	persist_config off
@@ -40,7 +40,6 @@ const gatewayCaddyfile = `{
 	hookgate {
 		storage_dir %s
 		allow_private_destinations
-		retry 50ms 100ms 150ms
 		%s
 	}
 }
@@ -73,6 +72,9 @@ func (g *testGateway) load(options, site string) {
 // config adapts the test Caddyfile to JSON.
 func (g *testGateway) config(options, site string) []byte {
 	g.t.Helper()
+	if !strings.Contains(options, "retry ") {
+		options = "retry 50ms 100ms 150ms\n" + options // fast, unless the test says
+	}
 	src := fmt.Sprintf(gatewayCaddyfile, g.admin, g.dir, options, g.port, site)
 	src = string(caddyfile.Format([]byte(src))) // the tests' indentation is loose
 	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src),
@@ -134,7 +136,7 @@ func (g *testGateway) metrics() map[string]float64 {
 // gateway returns the running gateway.
 func (g *testGateway) gateway() *gateway.Gateway {
 	g.t.Helper()
-	gw := currentGateway.Load()
+	gw := runningGateway()
 	require.NotNil(g.t, gw, "hookgate is not running")
 	return gw
 }

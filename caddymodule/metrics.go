@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"errors"
 	"strconv"
-	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +41,11 @@ var (
 		Name:      "events_filtered_total",
 		Help:      "Events that matched no hook, by event type.",
 	}, []string{"type"})
+	eventsUnmapped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hookgate",
+		Name:      "events_unmapped_total",
+		Help:      "Authentic ESP items of a kind hookgate does not map, dropped, by source.",
+	}, []string{"source"})
 	attempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hookgate",
 		Name:      "delivery_attempts_total",
@@ -71,12 +75,9 @@ var (
 
 	collectors = []prometheus.Collector{
 		eventsReceived, eventsRejected, eventsDuplicate, eventsMatched, eventsFiltered,
-		attempts, attemptDuration, hooksDisabled, queueDepth, parked,
+		eventsUnmapped, attempts, attemptDuration, hooksDisabled, queueDepth, parked,
 	}
 )
-
-// currentGateway is the gateway of the newest started app, for the gauges.
-var currentGateway atomic.Pointer[gateway.Gateway]
 
 // registerMetrics registers the collectors with the configuration's registry.
 func registerMetrics(ctx caddy.Context) {
@@ -96,7 +97,7 @@ func registerMetrics(ctx caddy.Context) {
 
 // storeStats reads the current store's counts; zero without one.
 func storeStats() queue.Stats {
-	gw := currentGateway.Load()
+	gw := runningGateway()
 	if gw == nil {
 		return queue.Stats{}
 	}
@@ -119,6 +120,14 @@ func observeIngest(res gateway.Ingested, rejected int) {
 		default:
 			eventsFiltered.WithLabelValues(e.Type).Inc()
 		}
+	}
+}
+
+// observeUnmapped counts the items of an ESP's request that map to no
+// canonical type.
+func observeUnmapped(source string, n int) {
+	if n > 0 {
+		eventsUnmapped.WithLabelValues(source).Add(float64(n))
 	}
 }
 
