@@ -165,6 +165,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Hooks:        a.hooks,
 		Policy:       a.policy(),
 		RecentEvents: a.RecentEvents,
+		OnMismatch:   observeMismatch,
 		Dispatch:     a.dispatchConfig(),
 	}
 	return nil

@@ -289,3 +289,20 @@ func showErrors(t *testing.T, path string) {
 		}
 	}
 }
+
+func TestTypeMismatchedLeavesAreCounted(t *testing.T) {
+	g := startGateway(t, `hook scored {
+			event intent.hot_lead
+			conditions `+"`"+`{"operator": "AND", "rules": [
+				{"field": "metadata.score", "op": "gt", "value": 5}]}`+"`"+`
+			url https://scored.example/
+		}`, ingestSite)
+	series := `hookgate_rule_type_mismatches_total{hook_id="scored"}`
+	before := g.metrics()[series]
+
+	ev := strings.Replace(hotLead("evt_1", 9), `"id"`, `"metadata": {"score": "high"}, "id"`, 1)
+	status, out := g.post("/events", ev)
+	require.Equal(t, http.StatusAccepted, status)
+	assert.Equal(t, 0.0, out["matched"], "gt on a string is false")
+	assert.Equal(t, before+1, g.metrics()[series])
+}

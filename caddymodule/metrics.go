@@ -46,6 +46,12 @@ var (
 		Name:      "events_unmapped_total",
 		Help:      "Authentic ESP items of a kind hookgate does not map, dropped, by source.",
 	}, []string{"source"})
+	ruleMismatches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "hookgate",
+		Name:      "rule_type_mismatches_total",
+		Help: "Rule leaves that were false because the field's value had a type " +
+			"the operator does not take, by hook.",
+	}, []string{"hook_id"})
 	attempts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "hookgate",
 		Name:      "delivery_attempts_total",
@@ -75,7 +81,7 @@ var (
 
 	collectors = []prometheus.Collector{
 		eventsReceived, eventsRejected, eventsDuplicate, eventsMatched, eventsFiltered,
-		eventsUnmapped, attempts, attemptDuration, hooksDisabled, queueDepth, parked,
+		eventsUnmapped, ruleMismatches, attempts, attemptDuration, hooksDisabled, queueDepth, parked,
 	}
 )
 
@@ -121,6 +127,11 @@ func observeIngest(res gateway.Ingested, rejected int) {
 			eventsFiltered.WithLabelValues(e.Type).Inc()
 		}
 	}
+}
+
+// observeMismatch counts the type-mismatched leaves of a failed rule.
+func observeMismatch(hookID string, n int) {
+	ruleMismatches.WithLabelValues(hookID).Add(float64(n))
 }
 
 // observeUnmapped counts the items of an ESP's request that map to no

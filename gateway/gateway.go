@@ -32,6 +32,12 @@ type Config struct {
 	// Policy holds the account rules every hook write must satisfy.
 	Policy hook.Policy
 
+	// OnMismatch, when set, is called when an event fails a hook's rule with
+	// n leaves false because the field's value has a type the leaf does not
+	// take, a likely mistake in the rule or the sender. It runs on the ingest
+	// path and must return quickly.
+	OnMismatch func(hookID string, n int)
+
 	// RecentEvents is how many received events per account are kept for
 	// dry runs over recent traffic. Zero means DefaultRecentEvents; negative
 	// keeps none.
@@ -267,10 +273,21 @@ func (g *Gateway) route(set *hookSet, e *event.Event) queue.Item {
 		Account:   e.Account,
 	}
 	a := cel.NewActivation(e)
-	set.index.Match(e, a, func(c *hook.Compiled) {
+	set.index.Candidates(e, func(c *hook.Compiled) {
+		ok, err := c.Rule.Match(a)
+		if err != nil {
+			g.logger.Error("rule failed", zap.String("hook_id", c.ID), zap.Error(err))
+		}
+		if !ok {
+			if n := c.Rule.Mismatches(a); n > 0 {
+				if fn := g.config.Load().OnMismatch; fn != nil {
+					fn(c.ID, n)
+				}
+			}
+			return
+		}
 		body := e.Body()
 		if c.Transform != nil {
-			var err error
 			if body, err = c.Transform.Apply(a); err != nil {
 				g.logger.Warn("transform failed, event not delivered",
 					zap.String("hook_id", c.ID), zap.String("event_id", e.ID), zap.Error(err))
@@ -283,8 +300,6 @@ func (g *Gateway) route(set *hookSet, e *event.Event) queue.Item {
 			Expression:  c.Rule.Expression(),
 			Body:        body,
 		})
-	}, func(c *hook.Compiled, err error) {
-		g.logger.Error("rule failed", zap.String("hook_id", c.ID), zap.Error(err))
 	})
 	return item
 }
