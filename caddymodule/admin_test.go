@@ -424,3 +424,28 @@ func TestAPIListsPresetsAndCountsStats(t *testing.T) {
 	assert.Equal(t, 0.0, after["queue_depth"])
 	assert.Contains(t, after, "parked")
 }
+
+func TestAPIRotateSecretTakesAGivenSecretAndShowsItOnce(t *testing.T) {
+	rc := newReceiver(t, nil)
+	g := startGateway(t, "", ingestSite)
+	status, created := g.api("POST", "/hooks", seedRule(rc.URL, `"id": "crm"`))
+	require.Equal(t, http.StatusCreated, status)
+
+	status, out := g.api("POST", "/hooks/crm/rotate-secret",
+		`{"overlap": "1h", "secret": "`+testSecret+`"}`)
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	assert.Equal(t, testSecret, out["secret"])
+	assert.Equal(t, 2.0, out["version"])
+	_, read := g.api("GET", "/hooks/crm", "")
+	assert.NotContains(t, read, "secret")
+
+	require.Equal(t, http.StatusAccepted, first(g.post("/events", hotLead("evt_1", 9))))
+	got := rc.next(t, 5*time.Second)
+	assert.True(t, verifies(got, testSecret))
+	assert.True(t, verifies(got, created["secret"].(string)), "the old secret overlaps")
+	assert.Len(t, strings.Split(got.Header.Get("webhook-signature"), " "), 2)
+
+	status, out = g.api("POST", "/hooks/crm/rotate-secret", `{"secret": "`+testSecret+`"}`)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, out["error"], "already in use")
+}
