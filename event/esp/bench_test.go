@@ -118,8 +118,8 @@ func BenchmarkMailgun(b *testing.B) {
 	_, eventData, _ := strings.Cut(string(body), `"event-data": `)
 	eventData = strings.TrimSuffix(strings.TrimSpace(eventData), "}")
 
-	// Tokens are single-use: sign a pool of requests ahead and start a new
-	// replay cache, untimed, each time the pool comes round.
+	// Every real request spends a new token: sign a pool of requests ahead
+	// and start a new replay cache, untimed, each time the pool comes round.
 	pool := make([]*Request, 4096)
 	for i := range pool {
 		pool[i] = mailgunRequest(mailgunKey, testNow, eventData)

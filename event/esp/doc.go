@@ -10,7 +10,7 @@
 //
 //	sendgrid   ECDSA P-256 over the timestamp header and the body (verification_key)
 //	mailgun    HMAC-SHA256 of the signature block's timestamp and token (signing_key);
-//	           each token is accepted once
+//	           each token is accepted with one body only
 //	postmark,  Authorization: Basic (basic_auth) or Bearer (bearer), compared in
 //	sparkpost, constant time; these ESPs sign nothing
 //	brevo
@@ -170,6 +170,8 @@
 // SendGrid, SES and Mailgun signatures may be DefaultTolerance old (a day,
 // hookgate's default dedupe window), Resend's 5 minutes; within that window
 // the ESP's stable event ids make a replay a duplicate. Mailgun signs no body,
-// so its tokens are also remembered, in memory and up to
-// DefaultReplayCacheSize of them, and a token seen before is refused.
+// so its tokens are also remembered with the body each came with, in memory
+// and up to DefaultReplayCacheSize of them: a token seen before with another
+// body is refused. The same body again is Mailgun retrying a request whose
+// answer it did not get, and becomes a duplicate.
 package esp

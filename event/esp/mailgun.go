@@ -33,8 +33,8 @@ type MailgunConfig struct {
 
 // mailgun is Mailgun's webhook: one JSON object per event whose "signature"
 // block holds an HMAC-SHA256 of its timestamp and a random token. The body
-// itself is not signed, so each token is accepted once: a captured signature
-// cannot carry another event.
+// itself is not signed, so each token is accepted with one body only: a
+// captured signature cannot carry another event.
 //
 // TODO: the form-encoded webhooks of before 2018 (timestamp, token and
 // signature as form fields) are not read; such requests are refused.
@@ -76,7 +76,7 @@ func (a *mailgun) Parse(_ context.Context, r *Request, d event.Defaults) (*Resul
 			return nil, unauthenticated(SourceMailgun,
 				"body is not a JSON object with a signature block")
 		}
-		if err := a.verify(obj(body["signature"])); err != nil {
+		if err := a.verify(obj(body["signature"]), r.Body); err != nil {
 			return nil, err
 		}
 	}
@@ -100,8 +100,8 @@ func (a *mailgun) Parse(_ context.Context, r *Request, d event.Defaults) (*Resul
 
 // verify checks the HMAC of the signature block (or of its parent-signature,
 // made with a parent account's key), the timestamp's age and that the token
-// is used for the first time.
-func (a *mailgun) verify(sig map[string]any) error {
+// has come with no other body.
+func (a *mailgun) verify(sig map[string]any, body []byte) error {
 	if sig == nil {
 		return unauthenticated(SourceMailgun, "no signature block")
 	}
@@ -122,8 +122,9 @@ func (a *mailgun) verify(sig map[string]any) error {
 	if err := a.clock.check(signed); err != nil {
 		return unauthenticated(SourceMailgun, "signature: %v", err)
 	}
-	if !a.replay.use(token, a.clock.now(), signed.Add(a.clock.tolerance)) {
-		return unauthenticated(SourceMailgun, "signature token was already used")
+	if !a.replay.use(token, body, a.clock.now(), signed.Add(a.clock.tolerance)) {
+		return unauthenticated(SourceMailgun, "signature token was already used with "+
+			"another body")
 	}
 	return nil
 }

@@ -34,15 +34,31 @@ func TestMailgunVerifiesFreshSignature(t *testing.T) {
 	assert.ErrorContains(t, err, "signature does not match")
 }
 
-func TestMailgunTokenIsSingleUse(t *testing.T) {
+func TestMailgunTokenCarriesOneBodyOnly(t *testing.T) {
 	a := newAdapter(t, SourceMailgun, Config{SigningKey: mailgunKey, Now: clockAt(testNow)})
 	r := mailgunRequest(mailgunKey, testNow, mailgunEventData(`"event":"opened"`))
 
 	_, err := parse(a, r)
 	require.NoError(t, err)
-	_, err = parse(a, r)
+	forged := &Request{Header: r.Header, Body: []byte(strings.Replace(string(r.Body),
+		`"opened"`, `"clicked"`, 1))}
+	_, err = parse(a, forged)
 	assert.ErrorIs(t, err, ErrUnauthenticated)
-	assert.ErrorContains(t, err, "signature token was already used")
+	assert.ErrorContains(t, err, "signature token was already used with another body")
+}
+
+// Mailgun resends the original signature block when it retries a request
+// whose answer it did not get; refusing it would lose the event.
+func TestMailgunRetryOfTheSameRequestIsAccepted(t *testing.T) {
+	a := newAdapter(t, SourceMailgun, Config{SigningKey: mailgunKey, Now: clockAt(testNow)})
+	r := mailgunRequest(mailgunKey, testNow, mailgunEventData(`"event":"opened"`))
+
+	first, err := parse(a, r)
+	require.NoError(t, err)
+	again, err := parse(a, r)
+	require.NoError(t, err)
+	require.Len(t, again.Events, 1)
+	assert.Equal(t, first.Events[0].ID, again.Events[0].ID, "the dedupe key repeats")
 }
 
 func TestMailgunAcceptsTheParentAccountSignature(t *testing.T) {
@@ -169,23 +185,26 @@ func TestMailgunEventWithoutEventDataIsRejected(t *testing.T) {
 func TestReplayCacheForgetsTheOldestTokenWhenFull(t *testing.T) {
 	c := newReplayCache(2)
 	later := testNow.Add(time.Hour)
-	assert.True(t, c.use("a", testNow, later))
-	assert.True(t, c.use("b", testNow, later))
-	assert.False(t, c.use("a", testNow, later), "a is remembered")
+	body, other := []byte("body"), []byte("other")
+	assert.True(t, c.use("a", body, testNow, later))
+	assert.True(t, c.use("b", body, testNow, later))
+	assert.False(t, c.use("a", other, testNow, later), "a is remembered")
 
-	assert.True(t, c.use("c", testNow, later), "full: a is forgotten")
-	assert.True(t, c.use("a", testNow, later))
-	assert.False(t, c.use("c", testNow, later))
+	assert.True(t, c.use("c", body, testNow, later), "full: a is forgotten")
+	assert.True(t, c.use("a", other, testNow, later))
+	assert.False(t, c.use("c", other, testNow, later))
+	assert.True(t, c.use("c", body, testNow, later), "c comes again with its body")
 }
 
 func TestReplayCacheForgetsExpiredTokens(t *testing.T) {
 	c := newReplayCache(10)
-	assert.True(t, c.use("a", testNow, testNow.Add(time.Minute)))
-	assert.True(t, c.use("b", testNow, testNow.Add(time.Hour)))
+	body, other := []byte("body"), []byte("other")
+	assert.True(t, c.use("a", body, testNow, testNow.Add(time.Minute)))
+	assert.True(t, c.use("b", body, testNow, testNow.Add(time.Hour)))
 
 	later := testNow.Add(2 * time.Minute)
-	assert.True(t, c.use("a", later, later.Add(time.Minute)), "a expired")
-	assert.False(t, c.use("b", later, later.Add(time.Minute)))
-	assert.True(t, c.use("c", later, later.Add(time.Minute)))
+	assert.True(t, c.use("a", other, later, later.Add(time.Minute)), "a expired")
+	assert.False(t, c.use("b", other, later, later.Add(time.Minute)))
+	assert.True(t, c.use("c", body, later, later.Add(time.Minute)))
 	assert.LessOrEqual(t, len(c.seen), 3)
 }
