@@ -239,6 +239,41 @@ var settings = []struct {
 		[]string{SourceSendGrid, SourceMailgun, SourceSES, SourceResend}},
 }
 
+// Settings returns the names of the settings source takes, as the Caddyfile
+// spells them; nil for an unknown source.
+func Settings(source string) []string {
+	var out []string
+	for _, s := range settings {
+		if slices.Contains(s.sources, source) {
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
+
+// Given returns the names of the settings cfg sets, as the Caddyfile spells
+// them.
+func (cfg Config) Given() []string {
+	var out []string
+	for _, s := range settings {
+		if s.set(cfg) {
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
+
+// NamesDomains reports whether the events of source name their sending
+// domain. Those of SendGrid and Brevo do not, nor do most of Postmark's, and
+// they are rejected unless the route supplies a domain.
+func NamesDomains(source string) bool {
+	switch source {
+	case SourceSendGrid, SourceBrevo, SourcePostmark:
+		return false
+	}
+	return true
+}
+
 // New returns the adapter of a source configured with cfg. It refuses an
 // unknown source and settings the source does not take; errors name the
 // setting at fault.

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -249,4 +250,56 @@ func TestAdaptersAreSafeForConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 	assert.LessOrEqual(t, server.requests.Load(), int64(8), "fetched at most once per racer")
+}
+
+func TestSettingsNameWhatEachSourceTakes(t *testing.T) {
+	for source, want := range map[string][]string{
+		SourceSendGrid:  {"verification_key", "tolerance"},
+		SourceMailgun:   {"signing_key", "tolerance"},
+		SourcePostmark:  {"basic_auth", "bearer"},
+		SourceSparkPost: {"basic_auth", "bearer"},
+		SourceBrevo:     {"basic_auth", "bearer"},
+		SourceSES:       {"topic_arn", "cert_file", "auto_confirm", "tolerance"},
+		SourceMandrill:  {"webhook_key", "url"},
+		SourceResend:    {"secret", "tolerance"},
+		"mailchimp":     nil,
+	} {
+		assert.Equal(t, want, Settings(source), source)
+	}
+}
+
+func TestGivenNamesTheSettingsSet(t *testing.T) {
+	assert.Empty(t, Config{}.Given())
+	cfg := Config{SigningKey: "k", BasicAuth: &BasicAuth{}, TopicARNs: []string{testTopic},
+		AutoConfirm: true, Tolerance: time.Second}
+	assert.Equal(t, []string{"signing_key", "basic_auth", "topic_arn", "auto_confirm",
+		"tolerance"}, cfg.Given())
+}
+
+func TestNewRefusesExactlyTheSettingsASourceDoesNotTake(t *testing.T) {
+	setting := map[string]Config{
+		"verification_key": {VerificationKey: "x"}, "signing_key": {SigningKey: "k"},
+		"basic_auth": {BasicAuth: &BasicAuth{}}, "bearer": {Bearer: "t"},
+		"topic_arn": {TopicARNs: []string{"x"}}, "cert_file": {CertFile: "x"},
+		"auto_confirm": {AutoConfirm: true}, "webhook_key": {WebhookKey: "k"},
+		"url": {URL: "u"}, "secret": {Secret: "s"}, "tolerance": {Tolerance: time.Second},
+	}
+	for _, source := range Sources() {
+		for name, cfg := range setting {
+			_, err := New(source, cfg)
+			refused := err != nil && strings.Contains(err.Error(), name+": not a setting of")
+			assert.Equal(t, !slices.Contains(Settings(source), name), refused,
+				"%s %s: %v", source, name, err)
+		}
+	}
+}
+
+func TestOnlySendGridBrevoAndPostmarkEventsNeedTheRoutesDomain(t *testing.T) {
+	var need []string
+	for _, source := range Sources() {
+		if !NamesDomains(source) {
+			need = append(need, source)
+		}
+	}
+	assert.Equal(t, []string{SourceBrevo, SourcePostmark, SourceSendGrid}, need)
 }
