@@ -170,11 +170,11 @@ func createHook(q *request) error {
 }
 
 func getHook(q *request) error {
-	h, err := q.gw.Hook(q.h.Caller, q.args[0])
+	res, err := q.current(q.args[0])
 	if err != nil {
 		return err
 	}
-	return q.hook(http.StatusOK, h)
+	return q.json(http.StatusOK, res)
 }
 
 func replaceHook(q *request) error {
@@ -236,11 +236,7 @@ func rotateSecret(q *request) error {
 	if err != nil {
 		return err
 	}
-	h, err := q.gw.Hook(q.h.Caller, q.args[0])
-	if err != nil {
-		return err
-	}
-	res, err := q.resource(h)
+	res, err := q.current(q.args[0])
 	if err != nil {
 		return err
 	}
@@ -264,13 +260,21 @@ func enableHook(q *request) error {
 	if err != nil {
 		return err
 	}
-	return q.hookWith(q.args[0], func(res map[string]any) {
-		if in.Parked == "discard" {
-			res["discarded"] = n
-		} else {
-			res["released"] = n
-		}
-	})
+	res, err := q.current(q.args[0])
+	if err != nil {
+		return err
+	}
+	out := struct {
+		hookResource
+		Released  *int `json:"released,omitempty"`
+		Discarded *int `json:"discarded,omitempty"`
+	}{hookResource: res}
+	if in.Parked == "discard" {
+		out.Discarded = &n
+	} else {
+		out.Released = &n
+	}
+	return q.json(http.StatusOK, out)
 }
 
 func disableHook(q *request) error {
@@ -287,7 +291,11 @@ func disableHook(q *request) error {
 	if err := q.gw.DisableHook(q.r.Context(), q.h.Caller, q.args[0], reason); err != nil {
 		return err
 	}
-	return q.hookWith(q.args[0], nil)
+	res, err := q.current(q.args[0])
+	if err != nil {
+		return err
+	}
+	return q.json(http.StatusOK, res)
 }
 
 func testHook(q *request) error {
@@ -397,28 +405,13 @@ func (q *request) hook(status int, h *gateway.Hook) error {
 	return q.json(status, res)
 }
 
-// hookWith answers with the current resource of hook id, with fields added.
-func (q *request) hookWith(id string, add func(map[string]any)) error {
+// current is the resource of hook id as it is now.
+func (q *request) current(id string) (hookResource, error) {
 	h, err := q.gw.Hook(q.h.Caller, id)
 	if err != nil {
-		return err
+		return hookResource{}, err
 	}
-	res, err := q.resource(h)
-	if err != nil {
-		return err
-	}
-	raw, err := event.Encode(res)
-	if err != nil {
-		return err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return err
-	}
-	if add != nil {
-		add(m)
-	}
-	return q.json(http.StatusOK, m)
+	return q.resource(h)
 }
 
 // body reads the request body, which must be JSON.
