@@ -13,6 +13,8 @@ import (
 // warnings keep their level; Badger's info messages (every compaction and memtable
 // flush) go to debug, as do its debug messages.
 func NewBadgerLogger(l *zap.Logger) badger.Logger {
+	// Skip log, the Logger method and badger.Options' forwarding method, so that
+	// the caller is the line in Badger that logged.
 	return badgerLogger{l: l.WithOptions(zap.AddCallerSkip(3))}
 }
 

@@ -1,7 +1,10 @@
 package queue
 
 import (
+	"runtime"
 	"testing"
+
+	badger "github.com/dgraph-io/badger/v4"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,4 +46,17 @@ func TestBadgerLoggerSkipsDisabledLevels(t *testing.T) {
 	l.Debugf("chattier")
 	l.Warningf("kept")
 	assert.Equal(t, 1, logs.Len())
+}
+
+func TestBadgerLoggerReportsBadgersCallSite(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	opt := badger.DefaultOptions("").WithLogger(NewBadgerLogger(zap.New(core, zap.AddCaller())))
+
+	_, file, line, _ := runtime.Caller(0)
+	opt.Warningf("stalling writes") // Badger logs through its Options, as here.
+
+	require.Equal(t, 1, logs.Len())
+	c := logs.All()[0].Caller
+	assert.Equal(t, file, c.File)
+	assert.Equal(t, line+1, c.Line)
 }
