@@ -2,6 +2,7 @@ package cel
 
 import (
 	"reflect"
+	"sort"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -16,20 +17,24 @@ import (
 // rule reads are converted to CEL values on first use and kept for the next
 // rule. An Activation is not safe for concurrent use.
 type Activation struct {
-	fields map[string]any
-	event  *object
+	event object
+
+	// frame is the execution frame rules run in, built once per event
+	// rather than taken from cel-go's pool on every evaluation.
+	frame interpreter.ExecutionFrame
 }
 
 // NewActivation returns the activation of an event.
 func NewActivation(e *event.Event) *Activation {
-	f := e.Fields()
-	return &Activation{fields: f, event: &object{fields: f}}
+	a := &Activation{event: object{fields: e.Fields()}}
+	a.frame.Activation = a
+	return a
 }
 
 // ResolveName implements interpreter.Activation.
 func (a *Activation) ResolveName(name string) (any, bool) {
 	if name == "event" {
-		return a.event, true
+		return &a.event, true
 	}
 	return nil, false
 }
@@ -37,13 +42,70 @@ func (a *Activation) ResolveName(name string) (any, bool) {
 // Parent implements interpreter.Activation.
 func (a *Activation) Parent() interpreter.Activation { return nil }
 
+// fieldSlots numbers the known top-level fields, which most rules read, so
+// that an object keeps their values in an array rather than a map.
+var fieldSlots = func() map[string]int {
+	names := make([]string, 0, numFieldSlots)
+	for name := range event.KnownFields() {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	slots := make(map[string]int, len(names))
+	for i, name := range names {
+		slots[name] = i
+	}
+	return slots
+}()
+
+// numFieldSlots is the number of known fields; a test keeps it in step.
+const numFieldSlots = 18
+
+// slotOf returns the slot of a known field, -1 for any other key.
+func slotOf(key string) int {
+	if slot, ok := fieldSlots[key]; ok {
+		return slot
+	}
+	return -1
+}
+
+// field is one top-level field of an object, converted on first use.
+type field struct {
+	// present is optional.of(value), or optional.none() for a missing
+	// field; nil until the field is read.
+	present *types.Optional
+	value   ref.Val // nil for a missing field
+}
+
 // object is the event as a CEL map that converts each top-level field the
 // first time it is read. The operations rules do not use are delegated to a
 // map of the raw fields.
 type object struct {
 	fields map[string]any
-	cache  map[string]ref.Val
+	known  [numFieldSlots]field
+	others map[string]*field
 	whole  traits.Mapper
+}
+
+// field returns the top-level field key, whose slot (from slotOf) is slot.
+func (o *object) field(slot int, key string) *field {
+	var f *field
+	if slot >= 0 {
+		f = &o.known[slot]
+	} else if f = o.others[key]; f == nil {
+		if o.others == nil {
+			o.others = make(map[string]*field, 4)
+		}
+		f = &field{}
+		o.others[key] = f
+	}
+	if f.present == nil {
+		f.present = types.OptionalNone
+		if raw, ok := o.fields[key]; ok {
+			f.value = value(raw)
+			f.present = types.OptionalOf(f.value)
+		}
+	}
+	return f
 }
 
 // Find implements traits.Mapper.
@@ -52,19 +114,8 @@ func (o *object) Find(key ref.Val) (ref.Val, bool) {
 	if !ok {
 		return o.mapper().Find(key)
 	}
-	if v, ok := o.cache[string(k)]; ok {
-		return v, true
-	}
-	raw, ok := o.fields[string(k)]
-	if !ok {
-		return nil, false
-	}
-	v := value(raw)
-	if o.cache == nil {
-		o.cache = make(map[string]ref.Val, 8)
-	}
-	o.cache[string(k)] = v
-	return v, true
+	f := o.field(slotOf(string(k)), string(k))
+	return f.value, f.value != nil
 }
 
 // Get implements traits.Indexer.
@@ -123,8 +174,69 @@ func value(v any) ref.Val {
 	return types.NullValue
 }
 
+// selectField is the program node of `event.?key`, the selection every leaf
+// starts with. It returns the optional value the Activation keeps for the
+// key, where cel-go's general attribute would resolve `event`, qualify it
+// through the map interface and wrap the value in a new optional, in every
+// leaf of every rule. Its result is the same; with an activation that is not
+// an Activation it runs that general attribute.
+type selectField struct {
+	key     string
+	slot    int
+	general interpreter.InterpretableV2
+}
+
+// ID implements interpreter.Interpretable.
+func (s *selectField) ID() int64 { return s.general.ID() }
+
+// Eval implements interpreter.Interpretable.
+func (s *selectField) Eval(a interpreter.Activation) ref.Val {
+	return s.Exec(interpreter.AsFrame(a))
+}
+
+// Exec implements interpreter.InterpretableV2.
+func (s *selectField) Exec(frame *interpreter.ExecutionFrame) ref.Val {
+	if a, ok := frame.Activation.(*Activation); ok {
+		return a.event.field(s.slot, s.key).present
+	}
+	if v, ok := frame.ResolveName("event"); ok { // inside cel.bind
+		if o, ok := v.(*object); ok {
+			return o.field(s.slot, s.key).present
+		}
+	}
+	return s.general.Exec(frame)
+}
+
+// selectFields is the decorator of rule programs that puts a selectField in
+// place of each `event.?key` attribute. Transforms, which users write, keep
+// the general attributes: there a local variable may be named `event`.
+func selectFields(i interpreter.InterpretableV2) (interpreter.InterpretableV2, error) {
+	ia, ok := i.(interpreter.InterpretableAttribute)
+	if !ok {
+		return i, nil
+	}
+	attr, ok := ia.Attr().(interpreter.NamespacedAttribute)
+	if !ok {
+		return i, nil
+	}
+	names, quals := attr.CandidateVariableNames(), attr.Qualifiers()
+	if len(names) != 1 || names[0] != "event" || len(quals) != 1 || !quals[0].IsOptional() {
+		return i, nil
+	}
+	q, ok := quals[0].(interpreter.ConstantQualifier)
+	if !ok {
+		return i, nil
+	}
+	key, ok := q.Value().(types.String)
+	if !ok {
+		return i, nil
+	}
+	return &selectField{key: string(key), slot: slotOf(string(key)), general: i}, nil
+}
+
 // Interface guards
 var (
-	_ interpreter.Activation = (*Activation)(nil)
-	_ traits.Mapper          = (*object)(nil)
+	_ interpreter.Activation      = (*Activation)(nil)
+	_ traits.Mapper               = (*object)(nil)
+	_ interpreter.InterpretableV2 = (*selectField)(nil)
 )

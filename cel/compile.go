@@ -70,7 +70,8 @@ func Compile(tree *Condition) (*Rule, error) {
 	return r, nil
 }
 
-// program compiles one boolean CEL expression.
+// program compiles one boolean CEL expression of a rule. The program reads
+// `event.?key` through selectField.
 func program(src string) (celgo.Program, error) {
 	e, err := env()
 	if err != nil {
@@ -83,7 +84,8 @@ func program(src string) (celgo.Program, error) {
 	if ast.OutputType() != celgo.BoolType {
 		return nil, fmt.Errorf("compiling CEL: result is %v, not bool", ast.OutputType())
 	}
-	prg, err := e.Program(ast, celgo.EvalOptions(celgo.OptOptimize))
+	prg, err := e.Program(ast, celgo.EvalOptions(celgo.OptOptimize),
+		celgo.CustomDecoratorV2(selectFields))
 	if err != nil {
 		return nil, fmt.Errorf("building CEL program: %v", err)
 	}
@@ -114,9 +116,12 @@ func (r *Rule) Expression() string { return r.source }
 func (r *Rule) Conditions() *Condition { return r.tree }
 
 // Match evaluates the rule against an event. An error means the program
-// failed, which a valid tree never does; callers treat it as no match.
+// failed, which a valid tree never does; callers treat it as no match. Match
+// compiles nothing and converts each field of the event once per
+// Activation, however many rules read it: the cost of a rule is its
+// evaluation alone.
 func (r *Rule) Match(a *Activation) (bool, error) {
-	out, _, err := r.program.Eval(a)
+	out, _, err := r.program.Eval(&a.frame)
 	if err != nil {
 		return false, fmt.Errorf("evaluating %s: %v", r.source, err)
 	}

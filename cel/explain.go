@@ -77,7 +77,7 @@ func (r *Rule) trace(c *Condition, a *Activation) (*Trace, error) {
 	t := &Trace{Condition: c}
 	if !c.IsGroup() {
 		t.Expression = Source(c)
-		out, _, err := r.leaves[c].Eval(a)
+		out, _, err := r.leaves[c].Eval(&a.frame)
 		if err != nil {
 			return nil, fmt.Errorf("evaluating %s: %v", t.Expression, err)
 		}

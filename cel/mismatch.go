@@ -9,7 +9,7 @@ package cel
 func (r *Rule) Mismatches(a *Activation) int {
 	n := 0
 	for _, l := range r.typed {
-		v, ok := lookup(a.fields, l.path)
+		v, ok := lookup(a.event.fields, l.path)
 		if ok && !takes(l, v) {
 			n++
 		}
