@@ -23,6 +23,13 @@ func TestEvalCommand(t *testing.T) {
 		`"is_human":true}`)
 	badEvent := write("bad-event.json", `{"id":"evt_3","type":"intent.hot_lead"}`)
 	notJSON := write("not.json", `{"event":`)
+	engaged := write("engaged.json", `{"id":"evt_4","type":"intent.engaged",`+
+		`"domain":"mail.acme.example","heat_score":8,"intent_category":"PURCHASE_INTENT",`+
+		`"is_human":true}`)
+	domainRule := write("domain-rule.json", `{"event":"intent.hot_lead",`+
+		`"domain":"news.acme.example","conditions":{"field":"heat_score","op":"gt","value":5}}`)
+	presetRule := write("preset-rule.json", `{"preset":"slack-hot-lead"}`)
+	badEventType := write("bad-type.json", `{"id":"evt_5","type":"intent.hot","domain":"d"}`)
 
 	for _, tc := range []struct {
 		name    string
@@ -41,6 +48,24 @@ func TestEvalCommand(t *testing.T) {
 			`{"matched":false,"expression":"event.?heat_score.orValue(double(\"NaN\")) > 5.0 && ` +
 				`event.?intent_category.orValue(null) == \"PURCHASE_INTENT\" && ` +
 				`event.?is_human.orValue(null) == true"}`, ""},
+		{"other event type", "testdata/eval/seed-rule.json", engaged, false, 0,
+			`{"matched":false,"expression":"event.?heat_score.orValue(double(\"NaN\")) > 5.0 && ` +
+				`event.?intent_category.orValue(null) == \"PURCHASE_INTENT\" && ` +
+				`event.?is_human.orValue(null) == true"}`, ""},
+		{"other domain", domainRule, "testdata/eval/hot-lead.json", false, 0,
+			`{"matched":false,"expression":"event.?heat_score.orValue(double(\"NaN\")) > 5.0"}`,
+			""},
+		{"other domain explained", domainRule, "testdata/eval/hot-lead.json", true, 0,
+			`{"matched":false,"expression":"event.?heat_score.orValue(double(\"NaN\")) > 5.0",` +
+				`"trace":{"field":"heat_score","op":"gt","value":5,"result":true,` +
+				`"expression":"event.?heat_score.orValue(double(\"NaN\")) > 5.0"},` +
+				`"reason":"the hook listens to domain \"news.acme.example\", ` +
+				`the event is from \"mail.acme.example\""}`, ""},
+		{"preset fills the document", presetRule, "testdata/eval/hot-lead.json", false, 0,
+			`{"matched":true,"expression":"event.?heat_score.orValue(double(\"NaN\")) > 7.0 && ` +
+				`event.?intent_category.orValue(null) == \"PURCHASE_INTENT\""}`, ""},
+		{"unknown event type", "testdata/eval/seed-rule.json", badEventType, false, 2, "",
+			`event: type: unknown event type "intent.hot"`},
 		{"invalid rule", "testdata/eval/bad-rule.json", "testdata/eval/hot-lead.json", false, 2,
 			"", "rule: conditions.rules[0].value: heat_score is a number"},
 		{"invalid event", "testdata/eval/seed-rule.json", badEvent, false, 2, "",

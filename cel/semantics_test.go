@@ -1,9 +1,12 @@
 package cel
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Event values of each JSON type under the untyped key "x", and the ways a
@@ -137,21 +140,28 @@ func TestEveryOperatorAgainstEveryFieldType(t *testing.T) {
 }
 
 func TestNumbersCompareByValue(t *testing.T) {
+	leafOf := func(op, value string) string {
+		return `{"field": "x", "op": "` + op + `", "value": ` + value + `}`
+	}
 	runSemantics(t, []semanticsCase{
-		{"integer rule, decimal event", `{"field": "x", "op": "eq", "value": 5}`, `{"x": 5.0}`, true},
-		{"decimal rule, integer event", `{"field": "x", "op": "eq", "value": 5.0}`, `{"x": 5}`, true},
-		{"exponent rule", `{"field": "x", "op": "eq", "value": 5e0}`, `{"x": 5}`, true},
-		{"exponent event", `{"field": "x", "op": "eq", "value": 500}`, `{"x": 5e2}`, true},
-		{"in with decimal", `{"field": "x", "op": "in", "value": [5.00]}`, `{"x": 5}`, true},
-		{"contains with decimal", `{"field": "x", "op": "contains", "value": 5}`, `{"x": [5.0]}`, true},
-		{"gte with exponent", `{"field": "x", "op": "gte", "value": 1e1}`, `{"x": 10}`, true},
-		{"negative zero", `{"field": "x", "op": "eq", "value": -0}`, `{"x": 0}`, true},
-		{"fraction", `{"field": "x", "op": "lt", "value": 0.30000000000000004}`, `{"x": 0.3}`, true},
-		{"heat_score typed", `{"field": "heat_score", "op": "eq", "value": 8}`, `{"heat_score": 8.0}`, true},
+		{"integer rule, decimal event", leafOf("eq", "5"), `{"x": 5.0}`, true},
+		{"decimal rule, integer event", leafOf("eq", "5.0"), `{"x": 5}`, true},
+		{"exponent rule", leafOf("eq", "5e0"), `{"x": 5}`, true},
+		{"exponent event", leafOf("eq", "500"), `{"x": 5e2}`, true},
+		{"in with decimal", leafOf("in", "[5.00]"), `{"x": 5}`, true},
+		{"contains with decimal", leafOf("contains", "5"), `{"x": [5.0]}`, true},
+		{"gte with exponent", leafOf("gte", "1e1"), `{"x": 10}`, true},
+		{"negative zero", leafOf("eq", "-0"), `{"x": 0}`, true},
+		{"fraction", leafOf("lt", "0.30000000000000004"), `{"x": 0.3}`, true},
+		{"different values", leafOf("eq", "5.000001"), `{"x": 5}`, false},
+		{"heat_score typed", `{"field": "heat_score", "op": "eq", "value": 8}`,
+			`{"heat_score": 8.0}`, true},
+		{"heat_score spelled with exponent", `{"field": "heat_score", "op": "eq", "value": 8}`,
+			`{"heat_score": 0.8e1}`, true},
 	})
 }
 
-func TestMissingFieldTable(t *testing.T) {
+func TestMissingFieldMakesEveryLeafFalseExceptNeqNinAndNotExists(t *testing.T) {
 	// A field is missing when a key on its path is absent or a step of the
 	// path is not an object: every leaf is false except neq, nin and
 	// exists false.
@@ -348,4 +358,219 @@ func nest(depth int, inner string) string {
 		inner = `{"operator": "AND", "rules": [` + inner + `]}`
 	}
 	return inner
+}
+
+// A matrix row is one leaf on the untyped key "x" and its result for each
+// JSON type the field may hold, written as T or F in the order of
+// matrixEvents: string, number, boolean, null, object, array, missing.
+type matrixRow struct {
+	op    string
+	value any
+	want  string
+}
+
+var matrixEvents = []struct{ name, event string }{
+	{"string", xString}, {"number", xNumber}, {"boolean", xBool}, {"null", xNull},
+	{"object", xObject}, {"array", xArray}, {"missing", xMissing},
+}
+
+func runMatrix(t *testing.T, rows []matrixRow) {
+	t.Helper()
+	for _, row := range rows {
+		require.Len(t, row.want, len(matrixEvents), "row %s %v", row.op, row.value)
+		for i, ev := range matrixEvents {
+			name := fmt.Sprintf("%s %s on %s", row.op, mustJSON(row.value), ev.name)
+			t.Run(name, func(t *testing.T) {
+				want := row.want[i] == 'T'
+				assert.Equal(t, want, evaluate(t, leaf("x", row.op, row.value), ev.event))
+			})
+		}
+	}
+}
+
+func TestValuesOfDifferentJSONTypesAreNeverEqual(t *testing.T) {
+	runMatrix(t, []matrixRow{
+		{"eq", "abc", "TFFFFFF"},
+		{"eq", 5, "FTFFFFF"},
+		{"eq", true, "FFTFFFF"},
+		{"neq", "abc", "FTTTTTT"},
+		{"neq", 5, "TFTTTTT"},
+		{"neq", true, "TTFTTTT"},
+		{"in", []any{"abc"}, "TFFFFFF"},
+		{"in", []any{5}, "FTFFFFF"},
+		{"in", []any{true}, "FFTFFFF"},
+		{"nin", []any{"abc"}, "FTTTTTT"},
+		{"nin", []any{5}, "TFTTTTT"},
+		{"nin", []any{true}, "TTFTTTT"},
+	})
+}
+
+func TestInAndNinCompareTheWholeValueSoAnArrayIsNeverIn(t *testing.T) {
+	// The array field holds exactly the listed values, and still is not in
+	// the list.
+	runMatrix(t, []matrixRow{
+		{"in", []any{"abc", 5, true}, "TTTFFFF"},
+		{"nin", []any{"abc", 5, true}, "FFFTTTT"},
+	})
+}
+
+func TestOrderingTakesOnlyNumbers(t *testing.T) {
+	runMatrix(t, []matrixRow{
+		{"gt", 4, "FTFFFFF"},
+		{"gte", 5, "FTFFFFF"},
+		{"lt", 6, "FTFFFFF"},
+		{"lte", 5, "FTFFFFF"},
+		{"gt", 5, "FFFFFFF"},
+		{"lt", 5, "FFFFFFF"},
+	})
+}
+
+func TestContainsTakesStringsAndArrays(t *testing.T) {
+	runMatrix(t, []matrixRow{
+		{"contains", "b", "TFFFFFF"},
+		{"contains", "abc", "TFFFFTF"},
+		{"contains", 5, "FFFFFTF"},
+		{"contains", true, "FFFFFTF"},
+		{"contains", "k", "FFFFFFF"}, // an object's key is not contained
+	})
+}
+
+func TestStringOperatorsTakeOnlyStrings(t *testing.T) {
+	runMatrix(t, []matrixRow{
+		{"starts_with", "a", "TFFFFFF"},
+		{"starts_with", "", "TFFFFFF"},
+		{"ends_with", "c", "TFFFFFF"},
+		{"ends_with", "", "TFFFFFF"},
+		{"matches", "b", "TFFFFFF"},
+		{"matches", "", "TFFFFFF"},
+	})
+}
+
+func TestExistsTestsPresenceWhateverTheType(t *testing.T) {
+	runMatrix(t, []matrixRow{
+		{"exists", true, "TTTTTTF"},
+		{"exists", false, "FFFFFFT"},
+	})
+}
+
+func TestNullIsPresentEqualsNothingAndOrdersNothing(t *testing.T) {
+	runSemantics(t, []semanticsCase{
+		{"exists", leaf("x", "exists", true), xNull, true},
+		{"eq string", leaf("x", "eq", "null"), xNull, false},
+		{"eq number", leaf("x", "eq", 0), xNull, false},
+		{"eq false", leaf("x", "eq", false), xNull, false},
+		{"neq", leaf("x", "neq", false), xNull, true},
+		{"in", leaf("x", "in", []any{"", 0, false}), xNull, false},
+		{"nin", leaf("x", "nin", []any{"", 0, false}), xNull, true},
+		{"gt", leaf("x", "gt", -1e308), xNull, false},
+		{"gte", leaf("x", "gte", -1e308), xNull, false},
+		{"lt", leaf("x", "lt", 1e308), xNull, false},
+		{"lte", leaf("x", "lte", 1e308), xNull, false},
+		{"contains", leaf("x", "contains", ""), xNull, false},
+		{"null element is not contained", leaf("x", "contains", ""), `{"x": [null]}`, false},
+		{"nested null is present", leaf("x.k", "exists", true), `{"x": {"k": null}}`, true},
+		{"key under null is missing", leaf("x.k", "neq", 1), xNull, true},
+	})
+}
+
+func TestMissingFieldMakesNeqAndNinTrue(t *testing.T) {
+	runSemantics(t, []semanticsCase{
+		{"neq on absent key", leaf("y", "neq", "abc"), xString, true},
+		{"nin on absent key", leaf("y", "nin", []any{"abc"}), xString, true},
+		{"neq under a string", leaf("x.k", "neq", "abc"), xString, true},
+		{"nin under an array", leaf("x.k", "nin", []any{"abc"}), `{"x": [{"k": "abc"}]}`, true},
+		{"known number missing neq", leaf("urgency", "neq", 1), `{}`, true},
+		{"known string missing nin", leaf("recipient", "nin", []any{"a"}), `{}`, true},
+		{"known bool missing neq", leaf("is_human", "neq", true), `{}`, true},
+		{"metadata key missing nin", leaf("metadata.tier", "nin", []any{"gold"}),
+			`{"metadata": {}}`, true},
+	})
+}
+
+func TestOperatorsAreCaseInsensitive(t *testing.T) {
+	tr := leaf("x", "eq", "abc")
+	runSemantics(t, []semanticsCase{
+		{"and", `{"operator": "and", "rules": [` + tr + `]}`, xString, true},
+		{"Or", `{"operator": "Or", "rules": [` + tr + `]}`, xString, true},
+		{"nOt", `{"operator": "nOt", "rules": [` + tr + `]}`, xString, false},
+		{"EQ", `{"field": "x", "op": "EQ", "value": "abc"}`, xString, true},
+		{"GT", `{"field": "x", "op": "GT", "value": 4}`, xNumber, true},
+		{"Starts_With", `{"field": "x", "op": "Starts_With", "value": "a"}`, xString, true},
+		{"NIN", `{"field": "x", "op": "NIN", "value": ["z"]}`, xString, true},
+		{"EXISTS", `{"field": "x", "op": "EXISTS", "value": false}`, xMissing, true},
+	})
+}
+
+// Known fields are typed by validation; each applicable operator, on a value
+// that passes, one that fails, and the field missing.
+func TestKnownFieldsTakeEachApplicableOperator(t *testing.T) {
+	const ev = `{"heat_score": 8, "is_human": true, "recipient": "jo@acme.example",` +
+		`"metadata": {"campaign": "spring"}, "timestamp": "2026-12-03T10:00:00Z"}`
+	cases := []struct {
+		field, op         string
+		pass, fail        any
+		missingIsTrueWhen bool // neq, nin and exists false
+	}{
+		{"heat_score", "eq", 8, 7, false},
+		{"heat_score", "neq", 7, 8, true},
+		{"heat_score", "gt", 7.5, 8, false},
+		{"heat_score", "gte", 8, 8.5, false},
+		{"heat_score", "lt", 9, 8, false},
+		{"heat_score", "lte", 8, 7.99, false},
+		{"heat_score", "in", []any{1, 8}, []any{1, 2}, false},
+		{"heat_score", "nin", []any{1, 2}, []any{8}, true},
+		{"heat_score", "exists", true, false, false},
+		{"is_human", "eq", true, false, false},
+		{"is_human", "neq", false, true, true},
+		{"is_human", "in", []any{true}, []any{false}, false},
+		{"is_human", "nin", []any{false}, []any{true}, true},
+		{"recipient", "eq", "jo@acme.example", "JO@acme.example", false},
+		{"recipient", "neq", "x", "jo@acme.example", true},
+		{"recipient", "in", []any{"jo@acme.example"}, []any{"jo"}, false},
+		{"recipient", "nin", []any{"jo"}, []any{"jo@acme.example"}, true},
+		{"recipient", "contains", "@acme", "@other", false},
+		{"recipient", "starts_with", "jo@", "acme", false},
+		{"recipient", "ends_with", ".example", "jo", false},
+		{"recipient", "matches", `^[a-z]+@acme\.example$`, `^acme`, false},
+		{"recipient", "exists", true, false, false},
+		{"metadata", "exists", true, false, false},
+		{"metadata.campaign", "eq", "spring", "fall", false},
+		{"timestamp", "gt", "2026-12-03T09:00:00Z", "2026-12-03T10:00:00Z", false},
+		{"timestamp", "eq", "2026-12-03T11:00:00+01:00", "2026-12-03T11:00:00Z", false},
+		{"timestamp", "contains", "12-03", "12-04", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.field+" "+tc.op, func(t *testing.T) {
+			assert.True(t, evaluate(t, leaf(tc.field, tc.op, tc.pass), ev), "pass")
+			assert.False(t, evaluate(t, leaf(tc.field, tc.op, tc.fail), ev), "fail")
+			missing := tc.missingIsTrueWhen || tc.op == "exists" && tc.pass == false
+			assert.Equal(t, missing, evaluate(t, leaf(tc.field, tc.op, tc.pass), `{}`),
+				"missing")
+		})
+	}
+}
+
+func TestNestedGroupsCombineTheirRules(t *testing.T) {
+	tr, fa := leaf("x", "eq", "abc"), leaf("x", "eq", "no")
+	and := func(rules ...string) string { return group("AND", rules...) }
+	or := func(rules ...string) string { return group("OR", rules...) }
+	not := func(rule string) string { return group("NOT", rule) }
+	runSemantics(t, []semanticsCase{
+		{"OR of ANDs, second holds", or(and(tr, fa), and(tr, tr)), xString, true},
+		{"OR of ANDs, none holds", or(and(tr, fa), and(fa, tr)), xString, false},
+		{"AND of ORs", and(or(fa, tr), or(tr, fa)), xString, true},
+		{"AND of ORs, one false", and(or(fa, tr), or(fa, fa)), xString, false},
+		{"NOT of OR", not(or(fa, fa)), xString, true},
+		{"NOT of AND", not(and(tr, fa)), xString, true},
+		{"double NOT", not(not(tr)), xString, true},
+		{"triple NOT", not(not(not(tr))), xString, false},
+		{"NOT of missing inside AND", and(tr, not(leaf("y", "gt", 1))), xString, true},
+		{"mismatch under NOT", not(leaf("x", "gt", 1)), xString, true},
+		{"many siblings", or(fa, fa, fa, fa, fa, fa, fa, tr), xString, true},
+	})
+}
+
+// group writes a group of rules.
+func group(op string, rules ...string) string {
+	return `{"operator": "` + op + `", "rules": [` + strings.Join(rules, ", ") + "]}"
 }

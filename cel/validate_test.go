@@ -1,11 +1,14 @@
 package cel
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hookgate/hookgate/event"
 )
 
 func TestValidationNamesTheJSONPath(t *testing.T) {
@@ -52,7 +55,8 @@ func TestValidationNamesTheJSONPath(t *testing.T) {
 			"conditions.value[0]: must be a string, number or boolean, not an array"},
 		{"empty in list", leaf("x", "in", []any{}),
 			"conditions.value: in takes a non-empty array"},
-		{"nin scalar", leaf("x", "nin", "a"), "conditions.value: nin takes an array, not a string"},
+		{"nin scalar", leaf("x", "nin", "a"),
+			"conditions.value: nin takes an array, not a string"},
 		{"exists not bool", leaf("x", "exists", "yes"),
 			"conditions.value: exists takes true or false, not a string"},
 		{"starts_with number", leaf("x", "starts_with", 1),
@@ -60,7 +64,8 @@ func TestValidationNamesTheJSONPath(t *testing.T) {
 		{"bad regexp", leaf("x", "matches", "a("),
 			"conditions.value: invalid regular expression: error parsing regexp"},
 		{"unknown op", leaf("x", "like", "a"), `conditions.op: unknown operator "like"`},
-		{"op not a string", `{"field": "x", "op": 1, "value": 1}`, "conditions.op: must be one of"},
+		{"op not a string", `{"field": "x", "op": 1, "value": 1}`,
+			"conditions.op: must be one of"},
 		{"unknown group operator", `{"operator": "XOR", "rules": [` + leaf("x", "eq", 1) + `]}`,
 			`conditions.operator: must be AND, OR or NOT, not "XOR"`},
 		{"NOT with two rules", `{"operator": "NOT", "rules": [` + leaf("x", "eq", 1) + `,` +
@@ -69,12 +74,35 @@ func TestValidationNamesTheJSONPath(t *testing.T) {
 			"conditions.rules: NOT takes exactly one rule, not 0"},
 		{"AND with none", `{"operator": "AND", "rules": []}`,
 			"conditions.rules: AND takes at least one rule"},
+		{"OR with none", `{"operator": "OR", "rules": []}`,
+			"conditions.rules: OR takes at least one rule"},
+		{"operator not a string", `{"operator": 1, "rules": [` + leaf("x", "eq", 1) + `]}`,
+			"conditions.operator: must be AND, OR or NOT"},
+		{"rules without operator", `{"rules": [` + leaf("x", "eq", 1) + `]}`,
+			"conditions.operator: must be AND, OR or NOT"},
+		{"empty nin list", leaf("x", "nin", []any{}),
+			"conditions.value: nin takes a non-empty array"},
+		{"ends_with bool", leaf("x", "ends_with", true),
+			"conditions.value: ends_with takes a string, not a boolean"},
+		{"matches number", leaf("x", "matches", 1),
+			"conditions.value: matches takes a string, not a number"},
+		{"gt bool on untyped", leaf("x", "lte", false),
+			"conditions.value: lte takes a number, not a boolean"},
+		{"contains array value", leaf("x", "contains", []any{"a"}),
+			"conditions.value: must be a string, number or boolean, not an array"},
+		{"contains object value", leaf("x", "contains", map[string]any{"a": 1}),
+			"conditions.value: must be a string, number or boolean, not an object"},
+		{"exists null", `{"field": "x", "op": "exists", "value": null}`,
+			"conditions.value: null is never a valid rule value"},
+		{"in object item", leaf("x", "in", []any{"a", map[string]any{}}),
+			"conditions.value[1]: must be a string, number or boolean, not an object"},
 		{"rules not array", `{"operator": "OR", "rules": {}}`,
 			"conditions.rules: must be an array of rules"},
 		{"leaf and group keys", `{"operator": "AND", "field": "x"}`,
 			"conditions: has both a group's operator/rules and a leaf's field"},
 		{"neither", `{"op": "eq"}`, "conditions: must be a group"},
-		{"not an object", `[1]`, "conditions: must be an object (a group or a leaf), not an array"},
+		{"not an object", `[1]`,
+			"conditions: must be an object (a group or a leaf), not an array"},
 		{"unknown leaf key", `{"field": "x", "op": "eq", "value": 1, "values": 2}`,
 			`conditions: unknown key "values"`},
 		{"unknown group key", `{"operator": "AND", "rules": [` + leaf("x", "eq", 1) +
@@ -109,12 +137,12 @@ func TestLimits(t *testing.T) {
 	many := func(n int, item string) string {
 		return strings.TrimSuffix(strings.Repeat(item+",", n), ",")
 	}
-	list := func(n int) string {
+	list := func(op string, n int) string {
 		items := make([]any, n)
 		for i := range items {
 			items[i] = i
 		}
-		return leaf("x", "in", items)
+		return leaf("x", op, items)
 	}
 	for _, tc := range []struct {
 		name string
@@ -126,8 +154,27 @@ func TestLimits(t *testing.T) {
 		{"256 leaves", `{"operator": "OR", "rules": [` + many(256, x) + `]}`, ""},
 		{"257 leaves", `{"operator": "OR", "rules": [` + many(257, x) + `]}`,
 			"conditions.rules[256]: the tree has more than 256 leaves"},
-		{"1024 list items", list(1024), ""},
-		{"1025 list items", list(1025), "conditions.value: has 1025 items, over the limit of 1024"},
+		{"1024 list items", list("in", 1024), ""},
+		{"1025 list items", list("in", 1025),
+			"conditions.value: has 1025 items, over the limit of 1024"},
+		{"1024 nin items", list("nin", 1024), ""},
+		{"1025 nin items", list("nin", 1025),
+			"conditions.value: has 1025 items, over the limit of 1024"},
+		{"256 leaves across nested groups", `{"operator": "AND", "rules": [` +
+			`{"operator": "OR", "rules": [` + many(128, x) + `]},` +
+			`{"operator": "NOT", "rules": [{"operator": "OR", "rules": [` + many(128, x) +
+			`]}]}]}`, ""},
+		{"257 leaves across nested groups", `{"operator": "AND", "rules": [` +
+			`{"operator": "OR", "rules": [` + many(128, x) + `]},` +
+			`{"operator": "OR", "rules": [` + many(129, x) + `]}]}`,
+			"conditions.rules[1].rules[128]: the tree has more than 256 leaves"},
+		{"17 groups nested inside OR and NOT", nestMixed(17, x),
+			"groups nest deeper than 16 levels"},
+		{"16 groups nested inside OR and NOT", nestMixed(16, x), ""},
+		{"long field path", leaf(strings.Repeat("a", MaxStringValue+1), "exists", true),
+			"conditions.field: is 4097 bytes, over the limit of 4096"},
+		{"long list item", leaf("x", "in", []any{strings.Repeat("a", MaxStringValue+1)}),
+			"conditions.value[0]: is 4097 bytes, over the limit of 4096"},
 		{"long string", leaf("x", "eq", strings.Repeat("a", MaxStringValue+1)),
 			"conditions.value: is 4097 bytes, over the limit of 4096"},
 	} {
@@ -179,4 +226,62 @@ func TestConditionRoundTripsThroughJSON(t *testing.T) {
 	require.NoError(t, c.UnmarshalJSON([]byte(lower)))
 	out, _ = c.MarshalJSON()
 	assert.JSONEq(t, `{"operator":"OR","rules":[{"field":"x","op":"gte","value":1}]}`, string(out))
+}
+
+// nestMixed wraps a leaf in depth groups, cycling through NOT, OR and AND.
+func nestMixed(depth int, inner string) string {
+	ops := []string{"NOT", "OR", "AND"}
+	for i := range depth {
+		inner = `{"operator": "` + ops[i%3] + `", "rules": [` + inner + `]}`
+	}
+	return inner
+}
+
+// A rule value that can never match a known field's type is refused, for
+// every known field, with the JSON path of the leaf.
+func TestEveryKnownFieldRefusesValuesOfAnotherType(t *testing.T) {
+	samples := map[event.Kind]any{
+		event.KindString: "s", event.KindNumber: 1.5, event.KindBool: true,
+	}
+	for name, kind := range event.KnownFields() {
+		for valueKind, v := range samples {
+			if valueKind == kind || kind == event.KindTimestamp && valueKind == event.KindString {
+				continue // a timestamp is a string; TestValidationNamesTheJSONPath has more
+			}
+			t.Run(name+" eq "+string(valueKind), func(t *testing.T) {
+				tree := `{"operator": "OR", "rules": [` + leaf("x", "exists", true) + `,` +
+					leaf(name, "eq", v) + `]}`
+				_, err := parseTree(t, tree)
+				require.Error(t, err)
+				switch kind {
+				case event.KindObject:
+					assert.EqualError(t, err, "conditions.rules[1].op: eq does not apply to "+
+						name+", which is an object")
+				case event.KindTimestamp:
+					assert.EqualError(t, err,
+						"conditions.rules[1].value: timestamp is an RFC 3339 string")
+				default:
+					assert.EqualError(t, err, fmt.Sprintf("conditions.rules[1].value: %s is a %s",
+						name, article(kind)[2:]))
+				}
+			})
+		}
+	}
+}
+
+func TestEveryKnownFieldTakesValuesOfItsType(t *testing.T) {
+	samples := map[event.Kind]any{
+		event.KindString: "s", event.KindNumber: 1.5, event.KindBool: true,
+		event.KindTimestamp: "2026-12-03T10:00:00Z",
+	}
+	for name, kind := range event.KnownFields() {
+		op, v := "eq", samples[kind]
+		if kind == event.KindObject {
+			op, v = "exists", true
+		}
+		t.Run(name, func(t *testing.T) {
+			_, err := parseTree(t, leaf(name, op, v))
+			assert.NoError(t, err)
+		})
+	}
 }

@@ -11,8 +11,8 @@ import (
 )
 
 func TestParseNativeSingleAndBatch(t *testing.T) {
-	b, err := ParseNative([]byte(`{"id":"e1","type":"message.opened","domain":"Mail.Acme.Example."}`),
-		Defaults{})
+	b, err := ParseNative(
+		[]byte(`{"id":"e1","type":"message.opened","domain":"Mail.Acme.Example."}`), Defaults{})
 	require.NoError(t, err)
 	assert.False(t, b.Array)
 	require.Len(t, b.Events, 1)
@@ -48,7 +48,8 @@ func TestParseNativeRefusesBadBodies(t *testing.T) {
 		{"two values", `[] []`, ErrSyntax, ""},
 		{"empty", ``, ErrSyntax, ""},
 		{"too deep", strings.Repeat("[", 65) + strings.Repeat("]", 65), ErrTooDeep, ""},
-		{"scalar", `"event"`, nil, "body must be an event object or an array of them, not a string"},
+		{"scalar", `"event"`, nil,
+			"body must be an event object or an array of them, not a string"},
 		{"null", `null`, nil, "not null"},
 		{"too many", "[" + strings.TrimSuffix(strings.Repeat("{},", MaxBatch+1), ",") + "]", nil,
 			"batch has 10001 events, over the limit of 10000"},
@@ -230,4 +231,52 @@ func TestExpandSelectors(t *testing.T) {
 	assert.False(t, ok)
 	_, ok = Expand("*.*")
 	assert.False(t, ok)
+}
+
+func TestEveryKnownFieldRefusesAValueOfAnotherType(t *testing.T) {
+	samples := map[string]string{
+		"a string": `"x"`, "a number": `5`, "a boolean": `true`, "an object": `{}`,
+		"an array": `[]`, "null": `null`,
+	}
+	fits := map[Kind][]string{
+		KindString: {"a string"}, KindNumber: {"a number"}, KindBool: {"a boolean"},
+		KindObject: {"an object"}, KindTimestamp: {"a string", "a number"},
+	}
+	for name, kind := range KnownFields() {
+		if name == "id" || name == "type" {
+			continue // TestEventValidationNamesTheField
+		}
+		for typ, v := range samples {
+			if contains(fits[kind], typ) {
+				continue
+			}
+			t.Run(name+" "+typ, func(t *testing.T) {
+				_, err := Parse([]byte(`{"id":"e","type":"job.failed","`+name+`":`+v+`}`),
+					Defaults{})
+				require.Error(t, err)
+				var fe *FieldError
+				require.ErrorAs(t, err, &fe)
+				assert.Equal(t, name, fe.Path)
+				if kind != KindTimestamp {
+					assert.Equal(t, "must be "+article(kind)+", not "+typ, fe.Msg)
+				}
+			})
+		}
+	}
+}
+
+func article(k Kind) string {
+	if k == KindObject {
+		return "an object"
+	}
+	return "a " + string(k)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

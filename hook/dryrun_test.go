@@ -29,12 +29,55 @@ func TestSeedRule(t *testing.T) {
 		{"no intent", `{"heat_score":9,"is_human":true}`, false},
 		{"bot", `{"heat_score":9,"intent_category":"PURCHASE_INTENT","is_human":false}`, false},
 		{"human unknown", `{"heat_score":9,"intent_category":"PURCHASE_INTENT"}`, false},
+		{"heat 5e0", `{"heat_score":5e0,"intent_category":"PURCHASE_INTENT","is_human":true}`,
+			false},
+		{"heat 6e0", `{"heat_score":6e0,"intent_category":"PURCHASE_INTENT","is_human":true}`,
+			true},
+		{"every clause fails", `{"heat_score":1,"intent_category":"x","is_human":false}`,
+			false},
+		{"extra fields", `{"heat_score":8,"intent_category":"PURCHASE_INTENT",` +
+			`"is_human":true,"metadata":{"campaign":"spring"},"smtp-id":"<a@b>"}`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := EvaluateDocuments([]byte(seedHook),
 				[]byte(withBase(tc.event, "intent.hot_lead")), false)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, out.Matched)
+		})
+	}
+}
+
+func TestSeedRuleTakesOnlyHotLeads(t *testing.T) {
+	hot := `{"heat_score":8,"intent_category":"PURCHASE_INTENT","is_human":true}`
+	for _, typ := range []string{"intent.engaged", "intent.unmasked", "message.opened"} {
+		t.Run(typ, func(t *testing.T) {
+			out, err := EvaluateDocuments([]byte(seedHook), []byte(withBase(hot, typ)), true)
+			require.NoError(t, err)
+			assert.False(t, out.Matched)
+			assert.True(t, out.Trace.Result, "the conditions hold")
+			assert.Equal(t, "the hook does not take "+typ+" events", out.Reason)
+		})
+	}
+}
+
+func TestHookWithoutConditionsMatchesEveryEventOfItsTypes(t *testing.T) {
+	rule := []byte(`{"events":["message.*","intent.hot_lead"]}`)
+	for _, tc := range []struct {
+		typ  string
+		want bool
+	}{
+		{"message.opened", true},
+		{"message.bounced", true},
+		{"intent.hot_lead", true},
+		{"intent.engaged", false},
+		{"inbound.complaint", false},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			out, err := EvaluateDocuments(rule, []byte(withBase(`{}`, tc.typ)), true)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, out.Matched)
+			assert.Equal(t, "true", out.Expression)
+			assert.Nil(t, out.Trace, "no conditions, no trace")
 		})
 	}
 }
@@ -54,7 +97,8 @@ func TestEvaluateChecksTypeAndDomain(t *testing.T) {
 			`"heat_score":6}`, false, "the hook does not take intent.engaged events"},
 		{"other domain", `{"id":"e","type":"intent.hot_lead","domain":"news.acme.example",` +
 			`"heat_score":6}`, false,
-			`the hook listens to domain "mail.acme.example", the event is from "news.acme.example"`},
+			`the hook listens to domain "mail.acme.example", ` +
+				`the event is from "news.acme.example"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := EvaluateDocuments(rule, []byte(tc.event), true)
