@@ -81,8 +81,8 @@ func TestVerifyCommandExitStatus(t *testing.T) {
 		},
 		{
 			name: "tampered body",
-			args: []string{"--secret", verifySecret, "--body", tampered, "--header", verifyMailOdds,
-				"--at", verifyAt},
+			args: []string{"--secret", verifySecret, "--body", tampered,
+				"--header", verifyMailOdds, "--at", verifyAt},
 			wantStatus: 1,
 			wantErr:    "invalid: X-MailOdds-Signature: no matching signature",
 		},
@@ -94,10 +94,34 @@ func TestVerifyCommandExitStatus(t *testing.T) {
 			wantErr:    "invalid: webhook-* headers: no matching signature",
 		},
 		{
-			name:       "stale signature",
-			args:       []string{"--secret", verifySecret, "--body", body, "--header", verifyMailOdds},
+			name: "stale signature",
+			args: []string{"--secret", verifySecret, "--body", body,
+				"--header", verifyMailOdds},
 			wantStatus: 1,
 			wantErr:    "timestamp outside tolerance: too old",
+		},
+		{
+			name: "signature from the future",
+			args: []string{"--secret", verifySecret, "--body", body, "--header", verifyID,
+				"--header", verifyTimestamp, "--header", verifyStandard,
+				"--at", "2024-12-03T12:40:00Z"},
+			wantStatus: 1,
+			wantErr: "invalid: webhook-* headers: timestamp outside tolerance: too new " +
+				"(signed 6m40s after now, tolerance 5m0s)",
+		},
+		{
+			name: "tampered body, Standard Webhooks headers",
+			args: []string{"--secret", verifySecret, "--body", tampered, "--header", verifyID,
+				"--header", verifyTimestamp, "--header", verifyStandard, "--at", verifyAt},
+			wantStatus: 1,
+			wantErr:    "invalid: webhook-* headers: no matching signature",
+		},
+		{
+			name: "malformed webhook-timestamp",
+			args: []string{"--secret", verifySecret, "--body", body, "--header", verifyID,
+				"--header", "webhook-timestamp: soon", "--header", verifyStandard},
+			wantStatus: 1,
+			wantErr:    "malformed signature header: webhook-timestamp is not unix seconds",
 		},
 		{
 			name: "no signature header among those given",
@@ -281,7 +305,8 @@ func TestVerifyCommandThroughCaddyMain(t *testing.T) {
 				"--at", verifyAt},
 		},
 		{
-			name: "invalid", wantStatus: 1, wantStderr: "invalid: X-MailOdds-Signature: no matching",
+			name: "invalid", wantStatus: 1,
+			wantStderr: "invalid: X-MailOdds-Signature: no matching",
 			args: []string{"--secret", otherSecret, "--body", body, "--header", verifyMailOdds,
 				"--at", verifyAt},
 		},

@@ -3,6 +3,7 @@ package signer
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,8 @@ func TestReceiversHoldingEitherSecretVerifyDuringAnOverlap(t *testing.T) {
 	body := []byte(vectorBody)
 
 	h := signedHeader(t, set, "dlv_overlap", now, body)
+	require.Equal(t, 2, strings.Count(h.Get(HeaderMailOddsSignature), "v1="))
+	require.Len(t, strings.Fields(h.Get(HeaderWebhookSignature)), 2)
 
 	for name, secret := range map[string]string{"old": old.Reveal(), "new": next.Reveal()} {
 		assert.NoError(t, stripeVerifies(h, body, secret), "stripe-go, %s secret", name)
@@ -117,6 +120,47 @@ func TestReceiverLibrariesRejectTamperedBodies(t *testing.T) {
 	assert.ErrorIs(t, stripeVerifies(h, tampered, secret.Reveal()), webhook.ErrNoValidSignature)
 	assert.ErrorIs(t, standardVerifies(h, tampered, secret.Reveal()),
 		standardwebhooks.ErrNoMatchingSignature)
+}
+
+func TestReceiverLibrariesRejectTheWrongSecret(t *testing.T) {
+	now := time.Now()
+	set, err := NewSecretSet(GenerateSecret(), now)
+	require.NoError(t, err)
+	h := signedHeader(t, set, "dlv_1", now, []byte(vectorBody))
+	wrong := GenerateSecret().Reveal()
+
+	assert.ErrorIs(t, stripeVerifies(h, []byte(vectorBody), wrong), webhook.ErrNoValidSignature)
+	assert.ErrorIs(t, standardVerifies(h, []byte(vectorBody), wrong),
+		standardwebhooks.ErrNoMatchingSignature)
+}
+
+func TestReceiverLibrariesRejectAnOldTimestamp(t *testing.T) {
+	now := time.Now()
+	secret := GenerateSecret()
+	set, err := NewSecretSet(secret, now.Add(-time.Hour))
+	require.NoError(t, err)
+	h := signedHeader(t, set, "dlv_1", now.Add(-DefaultTolerance-time.Minute),
+		[]byte(vectorBody))
+
+	assert.ErrorIs(t, stripeVerifies(h, []byte(vectorBody), secret.Reveal()), webhook.ErrTooOld)
+	assert.ErrorIs(t, standardVerifies(h, []byte(vectorBody), secret.Reveal()),
+		standardwebhooks.ErrMessageTooOld)
+}
+
+func TestStandardWebhooksLibraryRejectsAFutureTimestamp(t *testing.T) {
+	// stripe-go checks only the age of a signature; Verify and the Standard
+	// Webhooks library also refuse one from the future.
+	now := time.Now()
+	secret := GenerateSecret()
+	set, err := NewSecretSet(secret, now)
+	require.NoError(t, err)
+	h := signedHeader(t, set, "dlv_1", now.Add(DefaultTolerance+time.Minute),
+		[]byte(vectorBody))
+
+	assert.ErrorIs(t, standardVerifies(h, []byte(vectorBody), secret.Reveal()),
+		standardwebhooks.ErrMessageTooNew)
+	_, err = Verify(h, []byte(vectorBody), []string{secret.Reveal()})
+	assert.ErrorIs(t, err, ErrTimestampTooNew)
 }
 
 func TestVerifyAcceptsSignaturesMadeByReceiverLibraries(t *testing.T) {

@@ -64,101 +64,155 @@ func TestVerifyAcceptsTheDesignVector(t *testing.T) {
 	}
 }
 
-func TestVerifyRejectsAlteredOrStaleDeliveries(t *testing.T) {
+// delivery is a request signed during a rotation overlap, checked once per
+// scheme as a receiver of only that convention would.
+type delivery struct {
+	old, primary string // the secrets, oldest first
+	at           time.Time
+	body         []byte
+	set          SecretSet
+}
+
+func newDelivery(t *testing.T) delivery {
 	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	old, primary := testSecret(1, 32), testSecret(2, 32)
-	set := rotatedSet(t, start, time.Hour, old, primary)
-	at := start.Add(10 * time.Minute)
-	body := []byte(`{"id":"evt_1","type":"message.opened"}`)
-
-	tests := []struct {
-		name    string
-		body    []byte
-		secrets []string
-		now     time.Time
-		edit    func(h http.Header)
-		want    error
-	}{
-		{name: "as signed", now: at},
-		{name: "old secret alone", secrets: []string{old}, now: at},
-		{name: "exactly 5 minutes old", now: at.Add(5 * time.Minute)},
-		{name: "exactly 5 minutes ahead", now: at.Add(-5 * time.Minute)},
-		{
-			name: "tampered body", body: []byte(`{"id":"evt_1","type":"message.opened "}`),
-			now: at, want: ErrNoMatchingSignature,
-		},
-		{
-			name: "body with a trailing newline", body: append(body, '\n'), now: at,
-			want: ErrNoMatchingSignature,
-		},
-		{name: "empty body", body: []byte{}, now: at, want: ErrNoMatchingSignature},
-		{
-			name: "wrong secret", secrets: []string{testSecret(3, 32)}, now: at,
-			want: ErrNoMatchingSignature,
-		},
-		{name: "old timestamp", now: at.Add(5*time.Minute + time.Second), want: ErrTimestampTooOld},
-		{name: "day-old timestamp", now: at.Add(24 * time.Hour), want: ErrTimestampTooOld},
-		{name: "future timestamp", now: at.Add(-5*time.Minute - time.Second), want: ErrTimestampTooNew},
-		{
-			name: "timestamp replaced", now: at, want: ErrNoMatchingSignature,
-			edit: func(h http.Header) {
-				ts := strconv.FormatInt(at.Unix(), 10)
-				later := strconv.FormatInt(at.Unix()+60, 10)
-				if v := h.Get(HeaderWebhookTimestamp); v != "" {
-					h.Set(HeaderWebhookTimestamp, later)
-				}
-				if v := h.Get(HeaderMailOddsSignature); v != "" {
-					h.Set(HeaderMailOddsSignature, strings.Replace(v, "t="+ts, "t="+later, 1))
-				}
-			},
-		},
+	d := delivery{
+		old: testSecret(1, 32), primary: testSecret(2, 32),
+		at:   start.Add(10 * time.Minute),
+		body: []byte(`{"id":"evt_1","type":"message.opened"}`),
 	}
+	d.set = rotatedSet(t, start, time.Hour, d.old, d.primary)
+	return d
+}
+
+// verify signs the delivery, lets edit change the headers of one scheme,
+// and verifies body with secrets at now.
+func (d delivery) verify(t *testing.T, scheme Scheme, edit func(http.Header), body []byte,
+	secrets []string, now time.Time,
+) error {
+	t.Helper()
+	h := onlyScheme(signedHeader(t, d.set, "dlv_1", d.at, d.body), scheme)
+	if edit != nil {
+		edit(h)
+	}
+	_, err := Verify(h, body, secrets, clockAt(now))
+	return err
+}
+
+func forEachScheme(t *testing.T, f func(t *testing.T, scheme Scheme)) {
 	for _, scheme := range []Scheme{SchemeMailOdds, SchemeStandardWebhooks} {
-		for _, tt := range tests {
-			t.Run(scheme.String()+"/"+tt.name, func(t *testing.T) {
-				h := onlyScheme(signedHeader(t, set, "dlv_1", at, body), scheme)
-				if tt.edit != nil {
-					tt.edit(h)
-				}
-				got, secrets := body, []string{primary}
-				if tt.body != nil {
-					got = tt.body
-				}
-				if tt.secrets != nil {
-					secrets = tt.secrets
-				}
+		t.Run(scheme.String(), func(t *testing.T) { f(t, scheme) })
+	}
+}
 
-				_, err := Verify(h, got, secrets, clockAt(tt.now))
+func TestVerifyAcceptsEitherSecretWithinTheTolerance(t *testing.T) {
+	d := newDelivery(t)
+	forEachScheme(t, func(t *testing.T, scheme Scheme) {
+		for name, tc := range map[string]struct {
+			secret string
+			now    time.Time
+		}{
+			"primary secret":          {d.primary, d.at},
+			"old secret":              {d.old, d.at},
+			"exactly 5 minutes old":   {d.primary, d.at.Add(5 * time.Minute)},
+			"exactly 5 minutes ahead": {d.old, d.at.Add(-5 * time.Minute)},
+		} {
+			err := d.verify(t, scheme, nil, d.body, []string{tc.secret}, tc.now)
+			assert.NoError(t, err, name)
+		}
+	})
+}
 
-				if tt.want == nil {
-					assert.NoError(t, err)
-					return
-				}
-				require.Error(t, err)
-				assert.ErrorIs(t, err, tt.want)
-			})
+func TestVerifyRejectsATamperedBody(t *testing.T) {
+	d := newDelivery(t)
+	forEachScheme(t, func(t *testing.T, scheme Scheme) {
+		for name, body := range map[string][]byte{
+			"one byte changed":  []byte(`{"id":"evt_2","type":"message.opened"}`),
+			"space added":       []byte(`{"id":"evt_1", "type":"message.opened"}`),
+			"trailing newline":  append(append([]byte{}, d.body...), '\n'),
+			"truncated":         d.body[:len(d.body)-1],
+			"empty":             {},
+			"keys reordered":    []byte(`{"type":"message.opened","id":"evt_1"}`),
+			"another delivery":  []byte(vectorBody),
+			"body of two bytes": []byte("{}"),
+		} {
+			err := d.verify(t, scheme, nil, body, []string{d.primary, d.old}, d.at)
+			assert.ErrorIs(t, err, ErrNoMatchingSignature, name)
+		}
+	})
+}
+
+func TestVerifyRejectsTheWrongSecret(t *testing.T) {
+	d := newDelivery(t)
+	forEachScheme(t, func(t *testing.T, scheme Scheme) {
+		for name, secrets := range map[string][]string{
+			"another secret":        {testSecret(3, 32)},
+			"another length":        {testSecret(2, 24)},
+			"several wrong secrets": {testSecret(3, 32), testSecret(4, 64)},
+			"a key of zero bytes":   {testSecret(0, 32)},
+		} {
+			err := d.verify(t, scheme, nil, d.body, secrets, d.at)
+			assert.ErrorIs(t, err, ErrNoMatchingSignature, name)
+		}
+	})
+}
+
+func TestVerifyRejectsAnOldTimestamp(t *testing.T) {
+	d := newDelivery(t)
+	forEachScheme(t, func(t *testing.T, scheme Scheme) {
+		for name, now := range map[string]time.Time{
+			"a second past the tolerance": d.at.Add(5*time.Minute + time.Second),
+			"a day old":                   d.at.Add(24 * time.Hour),
+		} {
+			err := d.verify(t, scheme, nil, d.body, []string{d.primary}, now)
+			assert.ErrorIs(t, err, ErrTimestampTooOld, name)
+			assert.ErrorIs(t, err, ErrTimestampOutsideTolerance, name)
+		}
+	})
+}
+
+func TestVerifyRejectsAFutureTimestamp(t *testing.T) {
+	d := newDelivery(t)
+	forEachScheme(t, func(t *testing.T, scheme Scheme) {
+		for name, now := range map[string]time.Time{
+			"a second past the tolerance": d.at.Add(-5*time.Minute - time.Second),
+			"a day ahead":                 d.at.Add(-24 * time.Hour),
+		} {
+			err := d.verify(t, scheme, nil, d.body, []string{d.primary}, now)
+			assert.ErrorIs(t, err, ErrTimestampTooNew, name)
+			assert.ErrorIs(t, err, ErrTimestampOutsideTolerance, name)
+		}
+	})
+}
+
+func TestVerifyRejectsAReplacedTimestamp(t *testing.T) {
+	// A fresh t on an old signature: the timestamp is within the tolerance,
+	// but it is signed, so the signature no longer matches.
+	d := newDelivery(t)
+	ts := strconv.FormatInt(d.at.Unix(), 10)
+	later := strconv.FormatInt(d.at.Unix()+60, 10)
+	replace := func(h http.Header) {
+		if v := h.Get(HeaderWebhookTimestamp); v != "" {
+			h.Set(HeaderWebhookTimestamp, later)
+		}
+		if v := h.Get(HeaderMailOddsSignature); v != "" {
+			h.Set(HeaderMailOddsSignature, strings.Replace(v, "t="+ts, "t="+later, 1))
 		}
 	}
+	forEachScheme(t, func(t *testing.T, scheme Scheme) {
+		err := d.verify(t, scheme, replace, d.body, []string{d.primary}, d.at)
+		assert.ErrorIs(t, err, ErrNoMatchingSignature)
+	})
 }
 
-func TestVerifyTimestampErrorsSayWhichWayAndHowFar(t *testing.T) {
-	h := onlyScheme(vectorHeader(vectorMailOdds, "", "", ""), SchemeMailOdds)
-
-	_, tooOld := Verify(h, []byte(vectorBody), []string{vectorSecret},
-		clockAt(vectorTime.Add(time.Hour)))
-	_, tooNew := Verify(h, []byte(vectorBody), []string{vectorSecret},
-		clockAt(vectorTime.Add(-time.Hour)))
-
-	assert.EqualError(t, tooOld, "X-MailOdds-Signature: timestamp outside tolerance: too old "+
-		"(signed 1h0m0s before now, tolerance 5m0s)")
-	assert.EqualError(t, tooNew, "X-MailOdds-Signature: timestamp outside tolerance: too new "+
-		"(signed 1h0m0s after now, tolerance 5m0s)")
-	assert.ErrorIs(t, tooOld, ErrTimestampOutsideTolerance)
-	assert.ErrorIs(t, tooNew, ErrTimestampOutsideTolerance)
-	assert.NotErrorIs(t, tooOld, ErrTimestampTooNew)
+func TestVerifyRejectsAReplacedDeliveryID(t *testing.T) {
+	// webhook-id is signed; X-MailOdds-Signature does not cover it.
+	d := newDelivery(t)
+	replace := func(h http.Header) { h.Set(HeaderWebhookID, "dlv_2") }
+	err := d.verify(t, SchemeStandardWebhooks, replace, d.body, []string{d.primary}, d.at)
+	assert.ErrorIs(t, err, ErrNoMatchingSignature)
 }
 
-func TestVerifyAcceptsReorderedAndExtraSignatures(t *testing.T) {
+func TestVerifyAcceptsReorderedSignatures(t *testing.T) {
 	tests := []struct {
 		name     string
 		mailOdds string
@@ -166,10 +220,37 @@ func TestVerifyAcceptsReorderedAndExtraSignatures(t *testing.T) {
 	}{
 		{name: "as signed", mailOdds: vectorMailOdds, standard: vectorStandard},
 		{
-			name:     "signature before timestamp, match last",
+			name:     "signatures before the timestamp, match last",
 			mailOdds: "v1=" + zeroHex + ",v1=" + vectorHex + ",t=1733230000",
 			standard: "v1," + zeroBase64 + " v1," + vectorB64,
 		},
+		{
+			name:     "match first, then the others",
+			mailOdds: "v1=" + vectorHex + ",t=1733230000,v1=" + zeroHex,
+			standard: "v1," + vectorB64 + " v1," + zeroBase64,
+		},
+	}
+	for _, tt := range tests {
+		for _, scheme := range []Scheme{SchemeMailOdds, SchemeStandardWebhooks} {
+			t.Run(scheme.String()+"/"+tt.name, func(t *testing.T) {
+				h := vectorHeader(tt.mailOdds, vectorID, vectorTimestamp, tt.standard)
+
+				res, err := Verify(h, []byte(vectorBody), []string{vectorSecret},
+					clockAt(vectorTime), WithScheme(scheme))
+
+				require.NoError(t, err)
+				assert.Equal(t, scheme, res.Scheme)
+			})
+		}
+	}
+}
+
+func TestVerifyAcceptsExtraSignatures(t *testing.T) {
+	tests := []struct {
+		name     string
+		mailOdds string
+		standard string
+	}{
 		{
 			name:     "unknown versions around the match",
 			mailOdds: "v0=abc,t=1733230000,v2=" + zeroHex + ",v1=" + vectorHex + ",x=",
@@ -179,6 +260,12 @@ func TestVerifyAcceptsReorderedAndExtraSignatures(t *testing.T) {
 			name:     "undecodable v1 beside the match",
 			mailOdds: "t=1733230000,v1=zz,v1=" + vectorHex[:10] + ",v1=" + vectorHex,
 			standard: "v1,!!! v1," + vectorB64[:20] + " v1," + vectorB64,
+		},
+		{
+			name: "ten signatures of other secrets",
+			mailOdds: "t=1733230000" + strings.Repeat(",v1="+zeroHex, 10) + ",v1=" +
+				vectorHex,
+			standard: strings.Repeat("v1,"+zeroBase64+" ", 10) + "v1," + vectorB64,
 		},
 		{
 			name:     "extra whitespace",
@@ -204,6 +291,53 @@ func TestVerifyAcceptsReorderedAndExtraSignatures(t *testing.T) {
 			})
 		}
 	}
+}
+
+func TestVerifyErrorsAreDistinct(t *testing.T) {
+	// Each failure wraps exactly one of the four errors receivers branch on.
+	sentinels := []error{ErrMissingHeader, ErrMalformedHeader, ErrTimestampOutsideTolerance,
+		ErrNoMatchingSignature}
+	tests := []struct {
+		name   string
+		header http.Header
+		now    time.Time
+		want   error
+	}{
+		{"missing header", http.Header{}, vectorTime, ErrMissingHeader},
+		{"bad format", vectorHeader("t=soon,v1="+vectorHex, "", "", ""), vectorTime,
+			ErrMalformedHeader},
+		{"expired timestamp", vectorHeader(vectorMailOdds, "", "", ""),
+			vectorTime.Add(time.Hour), ErrTimestampOutsideTolerance},
+		{"mismatch", vectorHeader("t=1733230000,v1="+zeroHex, "", "", ""), vectorTime,
+			ErrNoMatchingSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Verify(tt.header, []byte(vectorBody), []string{vectorSecret},
+				clockAt(tt.now))
+
+			for _, s := range sentinels {
+				assert.Equal(t, s == tt.want, errors.Is(err, s), "errors.Is(err, %v): %v", s, err)
+			}
+		})
+	}
+}
+
+func TestVerifyTimestampErrorsSayWhichWayAndHowFar(t *testing.T) {
+	h := onlyScheme(vectorHeader(vectorMailOdds, "", "", ""), SchemeMailOdds)
+
+	_, tooOld := Verify(h, []byte(vectorBody), []string{vectorSecret},
+		clockAt(vectorTime.Add(time.Hour)))
+	_, tooNew := Verify(h, []byte(vectorBody), []string{vectorSecret},
+		clockAt(vectorTime.Add(-time.Hour)))
+
+	assert.EqualError(t, tooOld, "X-MailOdds-Signature: timestamp outside tolerance: too old "+
+		"(signed 1h0m0s before now, tolerance 5m0s)")
+	assert.EqualError(t, tooNew, "X-MailOdds-Signature: timestamp outside tolerance: too new "+
+		"(signed 1h0m0s after now, tolerance 5m0s)")
+	assert.ErrorIs(t, tooOld, ErrTimestampOutsideTolerance)
+	assert.ErrorIs(t, tooNew, ErrTimestampOutsideTolerance)
+	assert.NotErrorIs(t, tooOld, ErrTimestampTooNew)
 }
 
 func TestVerifyAcceptsRotationSignaturesInEitherOrder(t *testing.T) {
@@ -409,8 +543,8 @@ func TestVerifyRejectsUnusableSecrets(t *testing.T) {
 	_, err := Verify(h, []byte(vectorBody), nil, clockAt(vectorTime))
 	assert.ErrorIs(t, err, ErrNoSecret)
 
-	_, err = Verify(h, []byte(vectorBody), []string{vectorSecret, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
-		clockAt(vectorTime))
+	_, err = Verify(h, []byte(vectorBody),
+		[]string{vectorSecret, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, clockAt(vectorTime))
 	assert.ErrorIs(t, err, ErrInvalidSecret)
 	assert.ErrorContains(t, err, "secrets[1]: invalid secret")
 	assert.NotContains(t, err.Error(), "MfKQ9r8G")
