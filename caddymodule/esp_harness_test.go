@@ -117,12 +117,12 @@ func stopClock(t *testing.T, start time.Time) *atomic.Int64 {
 
 // snsServer stands in for SNS's hosts behind espHTTPClient: it serves cert
 // for certificate URLs, answers subscription confirmations, and records the
-// URLs asked for. With err set, every request fails.
+// URLs asked for. After fail, every request fails.
 type snsServer struct {
 	cert []byte
-	err  error
 
 	mu   sync.Mutex
+	err  error
 	urls []string
 }
 
@@ -140,9 +140,10 @@ func fakeSNS(t *testing.T, cert []byte) *snsServer {
 func (s *snsServer) RoundTrip(r *http.Request) (*http.Response, error) {
 	s.mu.Lock()
 	s.urls = append(s.urls, r.URL.String())
+	err := s.err
 	s.mu.Unlock()
-	if s.err != nil {
-		return nil, s.err
+	if err != nil {
+		return nil, err
 	}
 	body := "<ConfirmSubscriptionResponse/>"
 	if strings.HasSuffix(r.URL.Path, ".pem") {
@@ -150,6 +151,13 @@ func (s *snsServer) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Request: r,
 		Body: io.NopCloser(strings.NewReader(body))}, nil
+}
+
+// fail makes every request fail with err; nil lets them through again.
+func (s *snsServer) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.err = err
 }
 
 // requested returns the URLs asked for so far.

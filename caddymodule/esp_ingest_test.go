@@ -341,7 +341,7 @@ func TestESPSESAutoConfirmConfirmsListedTopicsOnly(t *testing.T) {
 func TestESPSESConfirmationThatFailsIsAnsweredUnavailable(t *testing.T) {
 	k := newSNSKey(t)
 	sns := fakeSNS(t, nil)
-	sns.err = errors.New("connection refused")
+	sns.fail(errors.New("connection refused"))
 	g := startGateway(t, "", espRoute("/ses", esp.SourceSES, "topic_arn "+freshTopic,
 		"cert_file "+k.certFile, "auto_confirm"))
 
@@ -372,13 +372,13 @@ func TestESPSESCertificatesAreFetchedFromSNSOrTheRequestIsUnavailable(t *testing
 	g := startGateway(t, catchAllHook(rc.URL), espRoute("/ses", esp.SourceSES,
 		"topic_arn "+freshTopic))
 
-	sns.err = errors.New("dial tcp: i/o timeout")
+	sns.fail(errors.New("dial tcp: i/o timeout"))
 	down := g.send(k.sign(t, snsMessage{Type: "Notification", MessageID: "n1",
 		TopicArn: freshTopic, Message: sesDelivery("jane@example.com")}))
 	assert.Equal(t, http.StatusServiceUnavailable, down.status, "so that SNS retries")
 	assert.Contains(t, down.body["error"], "ses: verification unavailable")
 
-	sns.err = nil
+	sns.fail(nil)
 	up := g.send(k.sign(t, snsMessage{Type: "Notification", MessageID: "n1",
 		TopicArn: freshTopic, Message: sesDelivery("jane@example.com")}))
 	require.Equal(t, http.StatusOK, up.status, "%v", up.body)
