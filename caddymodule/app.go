@@ -190,6 +190,11 @@ func (a *App) provisionHooks(repl *caddy.Replacer) ([]*gateway.Hook, error) {
 		if err := policy.Check(h, docs); err != nil {
 			return nil, fmt.Errorf("hook %s: %w", h.ID, err)
 		}
+		if h.Secret == "" {
+			a.logger.Warn("configuration hook has no secret: its deliveries are signed "+
+				"with a random one that changes at every load, which receivers cannot know",
+				zap.String("hook_id", h.ID))
+		}
 		gh, err := gateway.NewStaticHook(h, now)
 		if err != nil {
 			return nil, err
