@@ -3,7 +3,6 @@ package esp
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -31,25 +30,7 @@ func (a *brevo) Parse(_ context.Context, r *Request, d event.Defaults) (*Result,
 	if err := a.creds.check(SourceBrevo, r.Header); err != nil {
 		return nil, err
 	}
-	items, err := decodeBatch(SourceBrevo, r.Body)
-	if err != nil {
-		return nil, err
-	}
-	em := newEmitter(d)
-	for i, item := range items {
-		m, ok := item.(map[string]any)
-		if !ok {
-			em.reject(i, fmt.Errorf("event must be an object, not %s", event.TypeName(item)))
-			continue
-		}
-		c, err := brevoEvent(m)
-		if err != nil {
-			em.reject(i, err)
-			continue
-		}
-		em.emit(i, c)
-	}
-	return em.res, nil
+	return mapBatch(SourceBrevo, r.Body, d, brevoEvent)
 }
 
 // brevoEvent maps one Brevo event. Brevo gives events no id (its "id" is

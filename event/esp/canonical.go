@@ -131,6 +131,32 @@ type emitter struct {
 }
 
 // newEmitter returns an emitter for a request whose events take d.
+// mapBatch decodes a source's JSON event or batch of events and maps each
+// item with fn. An item that is not an object, or that fn refuses, is
+// rejected alone.
+func mapBatch(source string, body []byte, d event.Defaults,
+	fn func(map[string]any) (*canon, error)) (*Result, error) {
+	items, err := decodeBatch(source, body)
+	if err != nil {
+		return nil, err
+	}
+	em := newEmitter(d)
+	for i, item := range items {
+		m, ok := item.(map[string]any)
+		if !ok {
+			em.reject(i, fmt.Errorf("event must be an object, not %s", event.TypeName(item)))
+			continue
+		}
+		c, err := fn(m)
+		if err != nil {
+			em.reject(i, err)
+			continue
+		}
+		em.emit(i, c)
+	}
+	return em.res, nil
+}
+
 func newEmitter(d event.Defaults) *emitter {
 	return &emitter{res: &Result{}, defaults: d}
 }

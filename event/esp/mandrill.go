@@ -93,26 +93,7 @@ func (a *mandrill) Parse(_ context.Context, r *Request, d event.Defaults) (*Resu
 	if !form.Has("mandrill_events") {
 		return nil, malformed(SourceMandrill, errors.New("no mandrill_events parameter"))
 	}
-	items, err := decodeBatch(SourceMandrill, []byte(form.Get("mandrill_events")))
-	if err != nil {
-		return nil, err
-	}
-
-	em := newEmitter(d)
-	for i, item := range items {
-		m, ok := item.(map[string]any)
-		if !ok {
-			em.reject(i, fmt.Errorf("event must be an object, not %s", event.TypeName(item)))
-			continue
-		}
-		c, err := mandrillEvent(m)
-		if err != nil {
-			em.reject(i, err)
-			continue
-		}
-		em.emit(i, c)
-	}
-	return em.res, nil
+	return mapBatch(SourceMandrill, []byte(form.Get("mandrill_events")), d, mandrillEvent)
 }
 
 // verify checks X-Mandrill-Signature. test is true for Mandrill's empty test

@@ -2,7 +2,6 @@ package esp
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hookgate/hookgate/event"
 )
@@ -25,25 +24,7 @@ func (a *postmark) Parse(_ context.Context, r *Request, d event.Defaults) (*Resu
 	if err := a.creds.check(SourcePostmark, r.Header); err != nil {
 		return nil, err
 	}
-	items, err := decodeBatch(SourcePostmark, r.Body)
-	if err != nil {
-		return nil, err
-	}
-	em := newEmitter(d)
-	for i, item := range items {
-		m, ok := item.(map[string]any)
-		if !ok {
-			em.reject(i, fmt.Errorf("event must be an object, not %s", event.TypeName(item)))
-			continue
-		}
-		c, err := postmarkEvent(m)
-		if err != nil {
-			em.reject(i, err)
-			continue
-		}
-		em.emit(i, c)
-	}
-	return em.res, nil
+	return mapBatch(SourcePostmark, r.Body, d, postmarkEvent)
 }
 
 // postmarkEvent maps one Postmark event.

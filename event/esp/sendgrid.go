@@ -95,26 +95,7 @@ func (a *sendGrid) Parse(_ context.Context, r *Request, d event.Defaults) (*Resu
 	if err := a.verify(r); err != nil {
 		return nil, err
 	}
-	items, err := decodeBatch(SourceSendGrid, r.Body)
-	if err != nil {
-		return nil, err
-	}
-
-	em := newEmitter(d)
-	for i, item := range items {
-		m, ok := item.(map[string]any)
-		if !ok {
-			em.reject(i, fmt.Errorf("event must be an object, not %s", event.TypeName(item)))
-			continue
-		}
-		c, err := sendGridEvent(m)
-		if err != nil {
-			em.reject(i, err)
-			continue
-		}
-		em.emit(i, c)
-	}
-	return em.res, nil
+	return mapBatch(SourceSendGrid, r.Body, d, sendGridEvent)
 }
 
 // verify checks the ECDSA signature over the timestamp header and the body,
