@@ -11,9 +11,9 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // The signature headers of a delivery, as DESIGN names them. Go's http.Header
@@ -80,60 +80,45 @@ func (s SecretSet) Sign(id string, t time.Time, body []byte) (Signature, error) 
 	var tsBuf [20]byte
 	ts := strconv.AppendInt(tsBuf[:0], t.Unix(), 10)
 
-	var buf [1 + MaxOldSecrets]macSums // a set holds at most 1+MaxOldSecrets secrets
-	sums := buf[:0]
+	n := 0
 	for _, sec := range s.secrets {
 		if sec.validAt(t) {
-			sums = append(sums, sec.key.sign(id, ts, body))
+			n++
 		}
 	}
-	if len(sums) == 0 {
+	if n == 0 {
 		return Signature{}, fmt.Errorf("signing: %w", ErrNoSecret)
 	}
 
-	headers, mailOddsEnd := formatHeaders(ts, sums)
+	// Both header values share one allocation: "t=<ts>" and one ",v1=<hex>"
+	// per secret, then "v1,<base64>" per secret, separated by spaces.
+	mailOddsEnd := len("t=") + len(ts) + n*mailOddsSignatureLen
+	buf := make([]byte, mailOddsEnd+n*(standardSignatureLen+1)-1)
+	copy(buf, "t=")
+	copy(buf[len("t="):], ts)
+	mailOdds, standard := buf[len("t=")+len(ts):mailOddsEnd], buf[mailOddsEnd:]
+	for _, sec := range s.secrets {
+		if !sec.validAt(t) {
+			continue
+		}
+		sec.key.sign(id, ts, body, mailOdds[:mailOddsSignatureLen],
+			standard[:standardSignatureLen])
+		mailOdds = mailOdds[mailOddsSignatureLen:]
+		standard = standard[standardSignatureLen:]
+		if len(standard) > 0 {
+			standard[0] = ' '
+			standard = standard[1:]
+		}
+	}
+
+	// buf is not written again, so the string may share its bytes.
+	headers := unsafe.String(unsafe.SliceData(buf), len(buf))
 	return Signature{
 		ID:        id,
 		Timestamp: headers[len("t=") : len("t=")+len(ts)],
 		MailOdds:  headers[:mailOddsEnd],
 		Standard:  headers[mailOddsEnd:],
 	}, nil
-}
-
-// macSums are one secret's HMACs of one delivery attempt.
-type macSums struct {
-	mailOdds [sha256.Size]byte
-	standard [sha256.Size]byte
-}
-
-// formatHeaders writes the X-MailOdds-Signature value and then the
-// webhook-signature value into one string, allocated once, and returns it
-// with the end of the first.
-func formatHeaders(ts []byte, sums []macSums) (string, int) {
-	var b strings.Builder
-	n := len(sums)
-	b.Grow(len("t=") + len(ts) + n*mailOddsSignatureLen + n*(standardSignatureLen+1) - 1)
-
-	var hexBuf [2 * sha256.Size]byte
-	b.WriteString("t=")
-	b.Write(ts)
-	for _, sum := range sums {
-		hex.Encode(hexBuf[:], sum.mailOdds[:])
-		b.WriteString(",v1=")
-		b.Write(hexBuf[:])
-	}
-	mailOddsEnd := b.Len()
-
-	var b64Buf [standardSignatureLen - len("v1,")]byte
-	for i, sum := range sums {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		base64.StdEncoding.Encode(b64Buf[:], sum.standard[:])
-		b.WriteString("v1,")
-		b.Write(b64Buf[:])
-	}
-	return b.String(), mailOddsEnd
 }
 
 // checkDeliveryID accepts ids that can go in a header value as they are:
@@ -183,13 +168,19 @@ func (k *signingKey) value() string {
 	return v
 }
 
-// sign returns the MailOdds and the Standard Webhooks HMAC of one message.
-func (k *signingKey) sign(id string, ts, body []byte) macSums {
+// sign writes the signatures of one message: ",v1=<hex>" of the MailOdds
+// HMAC into mailOdds and "v1,<base64>" of the Standard Webhooks HMAC into
+// standard, which have exactly the room for them.
+func (k *signingKey) sign(id string, ts, body []byte, mailOdds, standard []byte) {
 	p := k.macs.Get().(*macPair)
 	p.setMessage(id, ts)
-	sums := macSums{mailOdds: p.sumMailOdds(body), standard: p.sumStandard(body)}
+	sum := p.sumMailOdds(body)
+	copy(mailOdds, ",v1=")
+	hex.Encode(mailOdds[len(",v1="):], sum[:])
+	sum = p.sumStandard(body)
+	copy(standard, "v1,")
+	base64.StdEncoding.Encode(standard[len("v1,"):], sum[:])
 	k.macs.Put(p)
-	return sums
 }
 
 // macPair holds HMAC-SHA256 states keyed for both conventions with one
