@@ -55,6 +55,7 @@ func TestRSSWithAMillionQueuedDeliveries(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, rssTotal, st.Pending)
 	filled := readMemStatus(t)
+	mapped := readSmapsRollup(t)
 	stopSampling()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -67,6 +68,7 @@ func TestRSSWithAMillionQueuedDeliveries(t *testing.T) {
 	t.Logf("writer with %d queued: %v; Go heap in use %s, Go sys %s", rssTotal, filled,
 		mib(int64(ms.HeapInuse)), mib(int64(ms.Sys)))
 	t.Logf("writer peaks while filling: VmRSS %s, RssAnon %s", mib(peak.rss), mib(peak.anon))
+	t.Logf("writer's resident pages with %d queued: %v", rssTotal, mapped)
 
 	reader := measureReopen(t, dir)
 	t.Logf("fresh process after open: %v", reader.open)
@@ -199,6 +201,39 @@ func readMemStatus(t testing.TB) memStatus {
 		*dst = kb << 10
 	}
 	require.NoError(t, sc.Err())
+	return m
+}
+
+// smapsRollup holds figures from /proc/self/smaps_rollup, in bytes.
+type smapsRollup struct{ rss, anon, clean, dirty int64 }
+
+func (m smapsRollup) String() string {
+	return fmt.Sprintf("Rss %s = anonymous %s + file-backed %s, of which clean %s; dirty %s",
+		mib(m.rss), mib(m.anon), mib(m.rss-m.anon), mib(m.clean), mib(m.dirty))
+}
+
+// readSmapsRollup reads how the resident pages split between anonymous memory
+// and file pages, and how many of them are clean: clean file pages are page
+// cache that the kernel drops without writing anything.
+func readSmapsRollup(t testing.TB) smapsRollup {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/smaps_rollup")
+	require.NoError(t, err)
+	var m smapsRollup
+	fields := map[string][]*int64{"Rss": {&m.rss}, "Anonymous": {&m.anon},
+		"Shared_Clean": {&m.clean}, "Private_Clean": {&m.clean},
+		"Shared_Dirty": {&m.dirty}, "Private_Dirty": {&m.dirty}}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || fields[name] == nil {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		require.NoError(t, err, "parsing %s", line)
+		for _, dst := range fields[name] {
+			*dst += kb << 10
+		}
+	}
 	return m
 }
 
