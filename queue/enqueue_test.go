@@ -142,6 +142,29 @@ func TestConcurrentDuplicatesAreAcceptedOnce(t *testing.T) {
 	})
 }
 
+func TestConcurrentEnqueuesShareGroupCommits(t *testing.T) {
+	clock := newClock()
+	s := openStore(t, testOptions(t, t.TempDir(), clock).WithSync(SyncAlways, 0))
+	const callers, calls = 32, 20
+	var wg sync.WaitGroup
+	for c := 0; c < callers; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				_, err := s.Enqueue(context.Background(), []Item{item("", "h")})
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	require.Equal(t, uint64(callers*calls), s.grouped.Load())
+	assert.Less(t, s.groups.Load(), uint64(callers*calls/4),
+		"each synced commit should carry several callers' writes")
+	t.Logf("%d enqueues in %d synced commits", callers*calls, s.groups.Load())
+}
+
 func TestEnqueueRejectsUnstorableItemsWithoutWriting(t *testing.T) {
 	big := item("big", "h")
 	big.Deliveries[0].Body = make([]byte, 2<<20)

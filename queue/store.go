@@ -42,6 +42,10 @@ type Store struct {
 	changed chan struct{}
 
 	tokens atomic.Uint64
+
+	// groups counts group commits and grouped the ops they held, for tests and
+	// benchmarks.
+	groups, grouped atomic.Uint64
 }
 
 // Open opens or creates the store in opt.Dir, rebuilds the in-memory schedule
@@ -242,7 +246,9 @@ func (s *Store) load() error {
 		if err := s.checkSchema(txn); err != nil {
 			return err
 		}
-		steps := []func(*badger.Txn) error{s.loadParks, s.loadFailures, s.loadSchedule, s.loadIndex}
+		steps := []func(*badger.Txn) error{
+			s.loadParks, s.loadFailures, s.loadSchedule, s.loadIndex,
+		}
 		for _, step := range steps {
 			if err := step(txn); err != nil {
 				return err
