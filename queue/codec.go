@@ -296,7 +296,8 @@ func decodeHook(b []byte) (hookRecord, error) {
 	if err := d.version(hookFormat, "hook"); err != nil {
 		return hookRecord{}, err
 	}
-	h := hookRecord{Version: d.uint(), CreatedAt: d.time(), UpdatedAt: d.time(), Document: d.bytes()}
+	h := hookRecord{Version: d.uint(), CreatedAt: d.time(), UpdatedAt: d.time(),
+		Document: d.bytes()}
 	if d.err != nil {
 		return hookRecord{}, fmt.Errorf("decoding hook: %w", d.err)
 	}

@@ -60,7 +60,8 @@ func crashItem(key string) Item {
 		it.Deliveries = append(it.Deliveries, NewDelivery{
 			HookID:      crashHooks[(n+d)%len(crashHooks)],
 			HookVersion: 1,
-			Body:        fmt.Appendf(nil, `{"id":"evt_%s","delivery":%d,"pad":"%0400d"}`, key, d, n),
+			Body: fmt.Appendf(nil, `{"id":"evt_%s","delivery":%d,"pad":"%0400d"}`,
+				key, d, n),
 		})
 	}
 	return it

@@ -121,8 +121,14 @@ func TestMethodsAfterCloseReturnErrClosed(t *testing.T) {
 		{"Delivery", func() error { _, err := s.Delivery(ctx, id); return err }},
 		{"Deliveries", func() error { _, err := s.Deliveries(ctx, "h", Query{}); return err }},
 		{"Replay", func() error { _, err := s.Replay(ctx, id); return err }},
-		{"CreateHook", func() error { _, err := s.CreateHook(ctx, "h", []byte(`{}`)); return err }},
-		{"UpdateHook", func() error { _, err := s.UpdateHook(ctx, "h", []byte(`{}`), 1); return err }},
+		{"CreateHook", func() error {
+			_, err := s.CreateHook(ctx, "h", []byte(`{}`))
+			return err
+		}},
+		{"UpdateHook", func() error {
+			_, err := s.UpdateHook(ctx, "h", []byte(`{}`), 1)
+			return err
+		}},
 		{"Hook", func() error { _, err := s.Hook(ctx, "h"); return err }},
 		{"Hooks", func() error { _, err := s.Hooks(ctx); return err }},
 		{"DeleteHook", func() error { _, err := s.DeleteHook(ctx, "h"); return err }},
