@@ -20,7 +20,7 @@ import (
 //
 //	go test -run x -bench DurableEnqueue -count 6 ./queue/ | tee enqueue.txt
 //	go test -run x -bench LeaseAck -count 6 ./queue/ | tee leaseack.txt
-//	~/go/bin/benchstat enqueue.txt leaseack.txt
+//	benchstat enqueue.txt; benchstat leaseack.txt
 //
 // BenchmarkDurableEnqueue measures Badger's WriteBatch first, writing the same
 // records, and reports every producer count as a ratio of that ceiling (the
