@@ -72,7 +72,7 @@ func DefaultOptions(dir string) Options {
 		Retention:      720 * time.Hour,
 		DedupeWindow:   24 * time.Hour,
 		LeaseTimeout:   time.Minute,
-		GCInterval:     10 * time.Minute,
+		GCInterval:     time.Minute,
 		GCDiscardRatio: 0.5,
 		MaxGroup:       1024,
 		Clock:          time.Now,
