@@ -40,7 +40,8 @@ type batch struct {
 	s       *Store
 	txn     *badger.Txn
 	now     time.Time
-	size    int64
+	size    int64 // as Badger counts it
+	data    int64 // keys and values in memory
 	count   int64
 	effects []func()
 	later   []mutation
@@ -77,17 +78,32 @@ func set(key, value []byte, expiresAt uint64) mutation {
 func del(key []byte) mutation { return mutation{key: key, delete: true} }
 
 // size mirrors Badger's accounting in Txn.checkSize.
-func (m mutation) size() int64 { return int64(len(m.key)+len(m.value)) + 2 + 10 }
+func (m mutation) size() int64 { return entrySize(len(m.key), len(m.value)) }
+
+// entrySize is what Badger counts of an entry against a transaction's limit:
+// a value stored in the value log counts as its 12-byte pointer.
+func entrySize(key, value int) int64 {
+	if value >= valueThreshold {
+		value = 12
+	}
+	return int64(key+value) + 2 + 10
+}
+
+// maxGroupData bounds the bytes of keys and values one group commit holds in
+// memory, whatever Badger counts.
+const maxGroupData = 64 << 20
 
 // write stages mutations as one unit: all of them or none.
 func (b *batch) write(ms ...mutation) error {
-	var size int64
+	var size, data int64
 	for _, m := range ms {
 		size += m.size()
+		data += int64(len(m.key) + len(m.value))
 	}
-	if b.size+size > b.s.maxTxnBytes || b.count+int64(len(ms)) > b.s.maxTxnCount {
+	if b.size+size > b.s.maxTxnBytes || b.count+int64(len(ms)) > b.s.maxTxnCount ||
+		b.data+data > maxGroupData {
 		if b.count == 0 {
-			return fmt.Errorf("writing %d bytes: %w", size, ErrTxnTooBig)
+			return fmt.Errorf("writing %d bytes: %w", data, ErrTxnTooBig)
 		}
 		return errNoRoom
 	}
@@ -110,6 +126,7 @@ func (b *batch) write(ms ...mutation) error {
 		}
 	}
 	b.size += size
+	b.data += data
 	b.count += int64(len(ms))
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 // stored parked; the store knows which hooks are parked.
 //
 // The store keeps the bodies' bytes as given; callers must not modify them until
-// Enqueue returns. An item too large for one transaction fails the call with
+// Enqueue returns. An item of more than 32 MiB fails the call with
 // ErrTxnTooBig before anything is written. If ctx ends while waiting, Enqueue
 // returns its error and the items may or may not be stored.
 func (s *Store) Enqueue(ctx context.Context, items []Item) ([]ItemResult, error) {
@@ -47,7 +47,8 @@ type enqueueOp struct {
 	now        time.Time
 	dedupeKey  []byte
 	deliveries []preparedDelivery
-	size       int64
+	size       int64 // as Badger counts it
+	data       int64 // bytes of keys and values
 	result     ItemResult
 }
 
@@ -65,7 +66,7 @@ func (s *Store) prepareEnqueue(o *enqueueOp, item *Item, now time.Time) error {
 	o.deliveries = make([]preparedDelivery, len(item.Deliveries))
 	if item.DedupeKey != "" {
 		o.dedupeKey = dedupeKey(item.DedupeKey)
-		o.size += int64(len(o.dedupeKey)) + 12
+		o.size += entrySize(len(o.dedupeKey), 0)
 	}
 	for i := range item.Deliveries {
 		nd := &item.Deliveries[i]
@@ -88,13 +89,15 @@ func (s *Store) prepareEnqueue(o *enqueueOp, item *Item, now time.Time) error {
 			Body:        nd.Body,
 		}
 		p.value = encodeDelivery(&p.record)
-		keys := 2 + idLen + 2*(2+len(nd.HookID)+1+1+8+idLen)
-		o.size += int64(keys+len(p.value)) + 3*12
+		// The record, and two index entries with small values.
+		index := 2 + len(nd.HookID) + 1 + 1 + 8 + idLen
+		o.size += entrySize(2+idLen, len(p.value)) + 2*entrySize(index, 0)
+		o.data += int64(2 + idLen + len(p.value) + 2*index)
 		o.result.DeliveryIDs = append(o.result.DeliveryIDs, p.record.ID)
 	}
 	// Leave room for the attempts that Record will add to this delivery.
-	if o.size > s.maxTxnBytes/2 {
-		return fmt.Errorf("%d bytes, limit %d: %w", o.size, s.maxTxnBytes/2, ErrTxnTooBig)
+	if o.size > s.maxTxnBytes/2 || o.data > maxGroupData/2 {
+		return fmt.Errorf("%d bytes, limit %d: %w", o.data, maxGroupData/2, ErrTxnTooBig)
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -167,7 +169,7 @@ func TestConcurrentEnqueuesShareGroupCommits(t *testing.T) {
 
 func TestEnqueueRejectsUnstorableItemsWithoutWriting(t *testing.T) {
 	big := item("big", "h")
-	big.Deliveries[0].Body = make([]byte, 2<<20)
+	big.Deliveries[0].Body = make([]byte, 40<<20)
 	tests := []struct {
 		name string
 		item Item
@@ -176,7 +178,7 @@ func TestEnqueueRejectsUnstorableItemsWithoutWriting(t *testing.T) {
 		{name: "empty hook id", item: item("a", ""), want: ErrInvalid},
 		{name: "hook id with NUL", item: item("a", "h\x00x"), want: ErrInvalid},
 		{name: "hook id too long", item: item("a", strings.Repeat("h", 513)), want: ErrInvalid},
-		{name: "item over half a transaction", item: big, want: ErrTxnTooBig},
+		{name: "item over 32 MiB", item: big, want: ErrTxnTooBig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,4 +235,28 @@ func TestEnqueueHonoursCancelledContext(t *testing.T) {
 		_, err := s.Enqueue(ctx, []Item{item("a", "h")})
 		assert.True(t, errors.Is(err, context.Canceled))
 	})
+}
+
+// TestEnqueueStoresAnEventOfTheLargestSizeForManyHooks is the regression test
+// of items refused as too big when every delivery carries a 1 MiB body: the
+// bodies go to Badger's value log, which a transaction counts by pointer.
+func TestEnqueueStoresAnEventOfTheLargestSizeForManyHooks(t *testing.T) {
+	runStore(t, func(t *testing.T, s *Store, _ *fakeClock) {
+		enqueueLargest(t, s)
+	})
+}
+
+func enqueueLargest(t *testing.T, s *Store) {
+	body := bytes.Repeat([]byte("x"), 1<<20)
+	item := Item{DedupeKey: "big", EventID: "evt_big", EventType: "message.opened"}
+	for i := range 8 {
+		item.Deliveries = append(item.Deliveries, NewDelivery{
+			HookID: fmt.Sprintf("hook-%d", i), HookVersion: 1, Body: body})
+	}
+	res, err := s.Enqueue(context.Background(), []Item{item})
+	require.NoError(t, err)
+	require.Len(t, res[0].DeliveryIDs, 8)
+	rec, err := s.Delivery(context.Background(), res[0].DeliveryIDs[7])
+	require.NoError(t, err)
+	assert.Equal(t, body, rec.Body)
 }
