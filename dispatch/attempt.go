@@ -69,22 +69,25 @@ type exchange struct {
 // run makes one attempt of a leased delivery and records it.
 func (d *Dispatcher) run(j job) {
 	l := j.lease
+	hookID := l.Delivery.HookID
 	defer d.attempts.Done()
-	defer d.release(l.Delivery.HookID)
 	if d.stopping() {
 		d.cfg.Queue.Abandon(l)
+		d.release(hookID, false)
 		return
 	}
 
 	number := l.Delivery.Attempts + 1
-	t, found := d.cfg.Targets(l.Delivery.HookID)
+	t, found := d.cfg.Targets(hookID)
 	var ex exchange
 	if found {
 		ex = d.send(t, l.Delivery, number)
 	} else {
 		ex.attempt = queue.Attempt{At: d.now(), Error: fmt.Sprintf(
-			"hook %s no longer exists; the delivery was not sent", l.Delivery.HookID)}
+			"hook %s no longer exists; the delivery was not sent", hookID)}
 	}
+	d.answered(hookID)
+	defer d.release(hookID, true)
 	if ex.aborted {
 		d.cfg.Queue.Abandon(l)
 		return

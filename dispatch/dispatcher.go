@@ -78,7 +78,10 @@ type Config struct {
 	// still does).
 	DisableAfter int
 
-	// PerHook caps the attempts in flight for one hook. Default 8.
+	// PerHook caps the attempts in flight for one hook: leased and not yet
+	// answered. Default 8. An attempt whose response is in no longer counts
+	// while its outcome is stored, so that the sync of that write does not
+	// hold the endpoint's next request back; it still holds a worker.
 	PerHook int
 
 	// Workers caps the attempts in flight across all hooks. Default 64. Keep
@@ -184,8 +187,11 @@ type Dispatcher struct {
 // hookState is what the dispatcher tracks per hook while the hook has work in
 // flight, is being parked, or has failed since its last success.
 type hookState struct {
-	// inflight counts attempts running or being leased.
+	// inflight counts attempts being leased or sent; PerHook bounds it.
 	inflight int
+	// recording counts attempts whose request is over and whose outcome is
+	// being stored.
+	recording int
 	// served orders hooks for fairness: the scheduler's pass in which the hook
 	// last got a lease.
 	served uint64
@@ -461,16 +467,33 @@ func (d *Dispatcher) hook(id string) *hookState {
 // forget drops the state of a hook that has nothing to remember. Callers hold
 // mu.
 func (d *Dispatcher) forget(id string, h *hookState) {
-	if h.inflight == 0 && !h.parking && len(h.lastErrors) == 0 {
+	if h.inflight == 0 && h.recording == 0 && !h.parking && len(h.lastErrors) == 0 {
 		delete(d.hooks, id)
 	}
 }
 
-// release frees an attempt's worker and wakes the scheduler.
-func (d *Dispatcher) release(hookID string) {
+// answered counts an attempt whose request is over as being recorded rather
+// than in flight, and wakes the scheduler: the hook may take its next attempt
+// while this one's outcome is stored.
+func (d *Dispatcher) answered(hookID string) {
 	d.mu.Lock()
 	h := d.hook(hookID)
 	h.inflight--
+	h.recording++
+	d.mu.Unlock()
+	d.poke()
+}
+
+// release frees an attempt's worker, and its place among the hook's attempts
+// in flight unless answered did, and wakes the scheduler.
+func (d *Dispatcher) release(hookID string, answered bool) {
+	d.mu.Lock()
+	h := d.hook(hookID)
+	if answered {
+		h.recording--
+	} else {
+		h.inflight--
+	}
 	d.busy--
 	d.forget(hookID, h)
 	d.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -385,6 +386,47 @@ func TestSlowHookDoesNotDelayOtherHooks(t *testing.T) {
 	}
 	assert.Equal(t, int32(2), slow.peak.Load())
 	assert.LessOrEqual(t, fast.peak.Load(), int32(2))
+}
+
+// slowRecords is a work queue whose Record waits until release is closed, as
+// a store busy syncing would.
+type slowRecords struct {
+	*queue.Store
+	release chan struct{}
+	waiting atomic.Int32
+}
+
+func (q *slowRecords) Record(ctx context.Context, l queue.Lease, r queue.Report) (
+	queue.Recorded, error) {
+	q.waiting.Add(1)
+	defer q.waiting.Add(-1)
+	<-q.release
+	return q.Store.Record(ctx, l, r)
+}
+
+func TestAnAttemptBeingRecordedLeavesTheHookFreeForTheNext(t *testing.T) {
+	s := openStore(t)
+	q := &slowRecords{Store: s, release: make(chan struct{})}
+	rc := newReceiver(t, status(http.StatusNoContent))
+	var targets hookTargets
+	targets.set(target(t, "h", rc.URL))
+	cfg := testConfig(t, q, &targets)
+	cfg.PerHook = 1
+	cfg.Workers = 4
+	start(t, cfg)
+	var once sync.Once
+	release := func() { once.Do(func() { close(q.release) }) }
+	t.Cleanup(release) // before the dispatcher stops
+
+	ids := enqueue(t, s, "h", 3)
+	require.Eventually(t, func() bool { return rc.count() == 3 && q.waiting.Load() == 3 },
+		waitFor, time.Millisecond,
+		"each delivery is sent while the ones before it wait to be recorded")
+	release()
+	for _, id := range ids {
+		waitStatus(t, s, id, queue.StatusDelivered)
+	}
+	assert.Equal(t, int32(1), rc.peak.Load(), "one request at a time, as PerHook says")
 }
 
 func TestWorkersAreSharedAcrossBusyHooks(t *testing.T) {

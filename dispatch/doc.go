@@ -8,8 +8,9 @@
 // parked in the queue and reported once through Config.OnDisable.
 //
 // One slow or dead endpoint cannot hold up the others: each hook has at most
-// Config.PerHook attempts in flight, and the free workers are handed out across
-// the hooks with due work, the hook served longest ago first.
+// Config.PerHook attempts waiting for their endpoint, and the free workers are
+// handed out across the hooks with due work, the hook served longest ago
+// first.
 //
 // Hook URLs are guarded against server-side request forgery: unless
 // Config.AllowPrivateDestinations is set, a connection to a private, loopback,
