@@ -86,8 +86,13 @@ func (d *Dispatcher) run(j job) {
 		ex.attempt = queue.Attempt{At: d.now(), Error: fmt.Sprintf(
 			"hook %s no longer exists; the delivery was not sent", hookID)}
 	}
-	d.answered(hookID)
-	defer d.release(hookID, true)
+	// A delivered attempt gives its hook's place back before its outcome is
+	// stored; a failed one keeps it until then, so that no further attempt
+	// of a failing hook starts before the failure may have disabled it.
+	if ex.ok {
+		d.answered(hookID)
+	}
+	defer d.release(hookID, ex.ok)
 	if ex.aborted {
 		d.cfg.Queue.Abandon(l)
 		return

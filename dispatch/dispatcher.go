@@ -79,9 +79,10 @@ type Config struct {
 	DisableAfter int
 
 	// PerHook caps the attempts in flight for one hook: leased and not yet
-	// answered. Default 8. An attempt whose response is in no longer counts
-	// while its outcome is stored, so that the sync of that write does not
-	// hold the endpoint's next request back; it still holds a worker.
+	// answered. Default 8. A delivered attempt no longer counts while its
+	// outcome is stored, so that the sync of that write does not hold the
+	// endpoint's next request back; it still holds a worker. A failed one
+	// counts until its outcome, which may disable the hook, is stored.
 	PerHook int
 
 	// Workers caps the attempts in flight across all hooks. Default 64. Keep
