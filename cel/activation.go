@@ -14,10 +14,16 @@ import (
 
 // Activation is one event as the rules see it. Build it once per event and
 // share it among all the rules evaluated against that event: the fields a
-// rule reads are converted to CEL values on first use and kept for the next
-// rule. An Activation is not safe for concurrent use.
+// rule reads are looked up, and converted to CEL values where a rule needs
+// them, on first use and kept for the next rule. Building one costs a small
+// allocation; what a single rule does not read costs nothing. An
+// Activation is not safe for concurrent use.
 type Activation struct {
 	event object
+
+	// matched counts the rules Match evaluated, so that the first one does
+	// not pay for caching lookups that only later rules reuse.
+	matched int
 
 	// frame is the execution frame rules run in, built once per event
 	// rather than taken from cel-go's pool on every evaluation.
@@ -25,8 +31,11 @@ type Activation struct {
 }
 
 // NewActivation returns the activation of an event.
-func NewActivation(e *event.Event) *Activation {
-	a := &Activation{event: object{fields: e.Fields()}}
+func NewActivation(e *event.Event) *Activation { return activationOf(e.Fields()) }
+
+// activationOf returns the activation of an event's decoded fields.
+func activationOf(fields map[string]any) *Activation {
+	a := &Activation{event: object{fields: fields}}
 	a.frame.Activation = a
 	return a
 }
@@ -68,29 +77,76 @@ func slotOf(key string) int {
 	return -1
 }
 
-// field is one top-level field of an object, converted on first use.
+// object is the event as a CEL map that reads each top-level field the
+// first time a rule needs it. Fused conditions (leaf.go) need the decoded
+// value alone, which the cache keeps for the known fields; the general
+// program nodes need a CEL value, which object converts once. The
+// operations rules do not use are delegated to a map of the raw fields.
+type object struct {
+	fields map[string]any
+
+	// cache holds the known fields looked up; nil until the second rule,
+	// the first reading the fields map directly.
+	cache *lookupCache
+
+	// converted are the known fields as CEL values, allocated when a
+	// general node first reads one: a rule of fused conditions never does.
+	converted *[numFieldSlots]field
+	others    map[string]*field
+	whole     traits.Mapper
+}
+
+// lookupCache holds the decoded values of the known fields looked up.
+type lookupCache struct {
+	raw   [numFieldSlots]any
+	state [numFieldSlots]lookupState
+}
+
+// lookupState records whether a known field was looked up.
+type lookupState uint8
+
+const (
+	notLookedUp lookupState = iota
+	lookedUpMissing
+	lookedUpPresent
+)
+
+// field is one top-level field converted to CEL.
 type field struct {
 	// present is optional.of(value), or optional.none() for a missing
-	// field; nil until the field is read.
+	// field; nil until the field is converted.
 	present *types.Optional
 	value   ref.Val // nil for a missing field
 }
 
-// object is the event as a CEL map that converts each top-level field the
-// first time it is read. The operations rules do not use are delegated to a
-// map of the raw fields.
-type object struct {
-	fields map[string]any
-	known  [numFieldSlots]field
-	others map[string]*field
-	whole  traits.Mapper
+// lookup returns the decoded value of the top-level field key, whose slot
+// (from slotOf) is slot. Once the cache is there, known fields are looked up
+// once per event; other keys, rarer in rules, cost a map lookup each time.
+func (o *object) lookup(slot int, key string) (any, bool) {
+	if slot < 0 || o.cache == nil {
+		v, ok := o.fields[key]
+		return v, ok
+	}
+	c := o.cache
+	if c.state[slot] == notLookedUp {
+		v, ok := o.fields[key]
+		c.raw[slot], c.state[slot] = v, lookedUpMissing
+		if ok {
+			c.state[slot] = lookedUpPresent
+		}
+	}
+	return c.raw[slot], c.state[slot] == lookedUpPresent
 }
 
-// field returns the top-level field key, whose slot (from slotOf) is slot.
+// field returns the top-level field key, whose slot (from slotOf) is slot,
+// converted to a CEL value.
 func (o *object) field(slot int, key string) *field {
 	var f *field
 	if slot >= 0 {
-		f = &o.known[slot]
+		if o.converted == nil {
+			o.converted = new([numFieldSlots]field)
+		}
+		f = &o.converted[slot]
 	} else if f = o.others[key]; f == nil {
 		if o.others == nil {
 			o.others = make(map[string]*field, 4)
@@ -100,7 +156,7 @@ func (o *object) field(slot int, key string) *field {
 	}
 	if f.present == nil {
 		f.present = types.OptionalNone
-		if raw, ok := o.fields[key]; ok {
+		if raw, ok := o.lookup(slot, key); ok {
 			f.value = value(raw)
 			f.present = types.OptionalOf(f.value)
 		}

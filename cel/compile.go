@@ -71,8 +71,13 @@ func Compile(tree *Condition) (*Rule, error) {
 }
 
 // program compiles one boolean CEL expression of a rule. The program reads
-// `event.?key` through selectField.
-func program(src string) (celgo.Program, error) {
+// `event.?key` through selectField, and evaluates the conditions that have
+// a fused form (leaf.go) with a fused node.
+func program(src string) (celgo.Program, error) { return plan(src, true) }
+
+// plan compiles one boolean CEL expression of a rule, with fused nodes or,
+// for the tests that compare the two, with cel-go's general nodes only.
+func plan(src string, fuse bool) (celgo.Program, error) {
 	e, err := env()
 	if err != nil {
 		return nil, fmt.Errorf("creating CEL environment: %v", err)
@@ -84,8 +89,14 @@ func program(src string) (celgo.Program, error) {
 	if ast.OutputType() != celgo.BoolType {
 		return nil, fmt.Errorf("compiling CEL: result is %v, not bool", ast.OutputType())
 	}
-	prg, err := e.Program(ast, celgo.EvalOptions(celgo.OptOptimize),
-		celgo.CustomDecoratorV2(selectFields))
+	opts := []celgo.ProgramOption{
+		celgo.EvalOptions(celgo.OptOptimize),
+		celgo.CustomDecoratorV2(selectFields),
+	}
+	if fuse {
+		opts = append(opts, celgo.CustomDecoratorV2(newFuser(ast.NativeRep().Expr()).decorate))
+	}
+	prg, err := e.Program(ast, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("building CEL program: %v", err)
 	}
@@ -118,9 +129,12 @@ func (r *Rule) Conditions() *Condition { return r.tree }
 // Match evaluates the rule against an event. An error means the program
 // failed, which a valid tree never does; callers treat it as no match. Match
 // compiles nothing and converts each field of the event once per
-// Activation, however many rules read it: the cost of a rule is its
-// evaluation alone.
+// Activation, however many rules read it; from the second rule on, it looks
+// each known field up once too: the cost of a rule is its evaluation alone.
 func (r *Rule) Match(a *Activation) (bool, error) {
+	if a.matched++; a.matched == 2 {
+		a.event.cache = new(lookupCache) // worth its allocation once rules share it
+	}
 	out, _, err := r.program.Eval(&a.frame)
 	if err != nil {
 		return false, fmt.Errorf("evaluating %s: %v", r.source, err)

@@ -3,12 +3,15 @@ package cel
 import (
 	"testing"
 
+	"github.com/google/cel-go/common/types"
+
 	"github.com/hookgate/hookgate/event"
 )
 
 // FuzzRule parses a condition tree and an event from arbitrary bytes. A tree
 // that validates must compile; for every valid event its program must run
-// without error, agree with the plain Go evaluator, and agree with Explain.
+// without error, agree with the plain Go evaluator, with the same expression
+// on cel-go's general nodes alone, and with Explain.
 func FuzzRule(f *testing.F) {
 	seeds := []struct{ tree, event string }{
 		{`{"operator":"AND","rules":[{"field":"heat_score","op":"gt","value":5},` +
@@ -25,6 +28,11 @@ func FuzzRule(f *testing.F) {
 			`{"id":"e","type":"job.failed","x":null}`},
 		{leaf("metadata.a b", "starts_with", `"`), `{"id":"e","type":"job.failed",` +
 			`"metadata":{"a b":"\"x"}}`},
+		{leaf("data.kind.code", "in", []any{"a", 1, false}), `{"id":"e","type":"job.failed",` +
+			`"data":{"kind":{"code":1}}}`},
+		{`{"operator":"or","rules":[` + leaf("metadata.crm.stage", "neq", "won") + `,` +
+			leaf("dwell_seconds", "lte", 30) + `]}`, `{"id":"e","type":"message.opened",` +
+			`"metadata":{"crm":[]},"dwell_seconds":30}`},
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s.tree), []byte(s.event))
@@ -56,6 +64,14 @@ func FuzzRule(f *testing.F) {
 		}
 		if want := baseline(t, r).Eval(e.Fields()); got != want {
 			t.Fatalf("CEL says %v, Go evaluator %v\nexpression: %s\nevent: %s",
+				got, want, r.Expression(), e.Body())
+		}
+		general, err := plan(r.Expression(), false)
+		if err != nil {
+			t.Fatalf("expression does not compile without fused nodes: %v", err)
+		}
+		if want, _, _ := general.Eval(&NewActivation(e).frame); want != types.Bool(got) {
+			t.Fatalf("fused nodes say %v, general nodes %v\nexpression: %s\nevent: %s",
 				got, want, r.Expression(), e.Body())
 		}
 		tr, err := r.Explain(a)

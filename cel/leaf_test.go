@@ -1,0 +1,256 @@
+package cel
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// absent, as a value, leaves the field out of a test event.
+var absent = struct{ absent bool }{true}
+
+// jsonValues are a field's values of every JSON type, the field missing, and
+// a number as a decoder that keeps numbers exact would give it, which a
+// decoded event should not hold.
+var jsonValues = []struct {
+	name  string
+	value any
+}{
+	{"missing", absent},
+	{"null", nil},
+	{"string", "abc"},
+	{"matching string", "PURCHASE_INTENT"},
+	{"empty string", ""},
+	{"number", 5.0},
+	{"greater number", 8.5},
+	{"negative zero", negativeZero()},
+	{"true", true},
+	{"false", false},
+	{"object", map[string]any{"kind": "abc", "campaign": 5.0}},
+	{"empty object", map[string]any{}},
+	{"array", []any{"abc", 5.0, true}},
+	{"empty array", []any{}},
+	{"json.Number", json.Number("5")},
+}
+
+func negativeZero() float64 {
+	zero := 0.0
+	return -zero
+}
+
+// fieldAt returns the fields of an event that holds v at the path; absent
+// leaves the last key out.
+func fieldAt(path []string, v any) map[string]any {
+	fields := map[string]any{"id": "evt_1", "type": "message.opened"}
+	m := fields
+	for _, key := range path[:len(path)-1] {
+		next := map[string]any{}
+		m[key] = next
+		m = next
+	}
+	if v != absent {
+		m[path[len(path)-1]] = v
+	}
+	return fields
+}
+
+// fusedCases are leaves of each form Source writes on fields of each kind:
+// untyped, known number, string and boolean, odd keys, and nested paths
+// guarded and not. Combinations validation refuses are skipped.
+func fusedCases() []string {
+	fields := []string{
+		"x", "heat_score", "intent_category", "is_human", "smtp-id",
+		"metadata.campaign", "data.kind", "data.a.b", "metadata.crm.stage",
+	}
+	type opValue struct {
+		op    string
+		value any
+	}
+	var ops []opValue
+	for _, v := range []any{"abc", 5, true, false, 0} {
+		ops = append(ops, opValue{"eq", v}, opValue{"neq", v})
+	}
+	for _, op := range []string{"gt", "gte", "lt", "lte"} {
+		ops = append(ops, opValue{op, 5}, opValue{op, 0})
+	}
+	list := []any{"abc", 5, true}
+	ops = append(ops, opValue{"in", list}, opValue{"nin", list}, opValue{"in", []any{false}},
+		opValue{"exists", true}, opValue{"exists", false})
+
+	var trees []string
+	for _, f := range fields {
+		for _, o := range ops {
+			trees = append(trees, leaf(f, o.op, o.value))
+		}
+	}
+	return trees
+}
+
+// eventsFor returns the fields of events that give the leaf's field each
+// JSON type, and, for a nested field, give each step before it each type.
+func eventsFor(path []string) []map[string]any {
+	var events []map[string]any
+	for _, v := range jsonValues {
+		events = append(events, fieldAt(path, v.value))
+	}
+	for i := 1; i < len(path); i++ {
+		for _, v := range jsonValues {
+			events = append(events, fieldAt(path[:i], v.value))
+		}
+	}
+	return events
+}
+
+// evalGeneral evaluates src with cel-go's general nodes only.
+func evalGeneral(t *testing.T, src string, fields map[string]any) ref.Val {
+	t.Helper()
+	prg, err := plan(src, false)
+	require.NoError(t, err)
+	out, _, _ := prg.Eval(&activationOf(fields).frame)
+	return out
+}
+
+// requireSameResult requires two results to be the same value, or both
+// errors.
+func requireSameResult(t *testing.T, want, got ref.Val, msg string) {
+	t.Helper()
+	if types.IsError(want) || types.IsError(got) {
+		require.Equal(t, types.IsError(want), types.IsError(got), "%s: %v, want %v", msg,
+			got, want)
+		return
+	}
+	require.Equal(t, want, got, msg)
+}
+
+func TestFusedConditionsAgreeWithTheGeneralNodesOnEveryJSONType(t *testing.T) {
+	for _, tree := range fusedCases() {
+		c, err := parseTree(t, tree)
+		if err != nil {
+			continue // e.g. heat_score eq "abc"
+		}
+		r, err := Compile(c)
+		require.NoError(t, err)
+		src := r.Expression()
+
+		t.Run(src, func(t *testing.T) {
+			general, err := plan(src, false)
+			require.NoError(t, err)
+			for _, fields := range eventsFor(c.path) {
+				msg := fmt.Sprintf("event %v", fields)
+				want, _, _ := general.Eval(&activationOf(fields).frame)
+
+				// The first rule of an activation reads the fields map; the
+				// later ones the lookups it cached.
+				a := activationOf(fields)
+				for range 2 {
+					got, _, _ := r.program.Eval(&a.frame)
+					requireSameResult(t, want, got, msg)
+					_, _ = r.Match(a)
+				}
+			}
+		})
+	}
+}
+
+func TestFusedGroupsAgreeWithTheGeneralNodes(t *testing.T) {
+	// A group is decided by its fused terms or, as soon as one of them is
+	// undecided, by the general nodes: the object x is undecided for eq.
+	eq := leaf("x", "eq", "abc")
+	gt := leaf("heat_score", "gt", 5)
+	for _, tree := range []string{
+		group("AND", eq, gt),
+		group("AND", gt, eq),
+		group("OR", eq, gt),
+		group("OR", gt, eq),
+		group("NOT", eq),
+		group("NOT", group("OR", eq, group("AND", gt, eq))),
+		group("AND", group("AND", eq, gt), group("AND", gt, eq)),
+	} {
+		r := mustRule(t, tree)
+		for _, x := range jsonValues {
+			for _, heat := range []any{absent, nil, 4.0, 6.0, "abc"} {
+				fields := fieldAt([]string{"x"}, x.value)
+				if heat != absent {
+					fields["heat_score"] = heat
+				}
+				want := evalGeneral(t, r.Expression(), fields)
+				got, _, _ := r.program.Eval(&activationOf(fields).frame)
+				requireSameResult(t, want, got, fmt.Sprintf("%s on %v", r.Expression(), fields))
+			}
+		}
+	}
+}
+
+// isFused reports whether the whole expression has a fused form.
+func isFused(t *testing.T, src string) bool {
+	t.Helper()
+	e, err := env()
+	require.NoError(t, err)
+	ast, iss := e.Compile(src)
+	require.NoError(t, iss.Err())
+	root := ast.NativeRep().Expr()
+	_, ok := newFuser(root).conds[root.ID()]
+	return ok
+}
+
+func TestLeavesOnFieldsAndListsAreFused(t *testing.T) {
+	for _, tc := range []struct {
+		tree  string
+		fused bool
+	}{
+		{seedTree, true},
+		{leaf("x", "neq", 1.5), true},
+		{leaf("x", "in", []any{"a", 2, true}), true},
+		{leaf("x", "nin", []any{"a"}), true},
+		{leaf("x", "exists", true), true},
+		{leaf("x", "exists", false), true},
+		{leaf("smtp-id", "eq", `"q"`), true},
+		{leaf("metadata.campaign", "eq", "x"), true},
+		{leaf("data.kind", "eq", "x"), true},
+		{leaf("data.a.b", "neq", 1), true},
+		{group("OR", leaf("x", "eq", 1), group("NOT", leaf("y", "exists", true))), true},
+
+		// Leaves that test the type of the value run on the general nodes.
+		{leaf("x", "lte", 3), false},
+		{leaf("recipient", "starts_with", "a"), false},
+		{leaf("tags", "contains", "vip"), false},
+		{leaf("timestamp", "lt", "2026-01-01T00:00:00Z"), false},
+		{group("AND", leaf("heat_score", "gt", 5), leaf("x", "lte", 3)), false},
+	} {
+		src := mustRule(t, tc.tree).Expression()
+		t.Run(src, func(t *testing.T) {
+			assert.Equal(t, tc.fused, isFused(t, src))
+		})
+	}
+}
+
+func TestFusedLeavesOfAGroupSitSideBySide(t *testing.T) {
+	// a && (b && c) is one group of three terms.
+	src := `event.?a.orValue(null) == 1.0 && (event.?b.orValue(null) == 2.0 && ` +
+		`event.?c.orValue(null) == 3.0)`
+	e, err := env()
+	require.NoError(t, err)
+	ast, iss := e.Compile(src)
+	require.NoError(t, iss.Err())
+	root := ast.NativeRep().Expr()
+	c := newFuser(root).conds[root.ID()]
+	assert.Equal(t, condAnd, c.op)
+	assert.Len(t, c.terms, 3)
+}
+
+func TestFusedRuleConvertsNoField(t *testing.T) {
+	r := mustRule(t, seedTree)
+	a := NewActivation(mustEvent(t, `{"heat_score": 8, "intent_category": "PURCHASE_INTENT",`+
+		`"is_human": true}`))
+	ok, err := r.Match(a)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	assert.Nil(t, a.event.converted)
+	assert.Nil(t, a.event.others)
+}
