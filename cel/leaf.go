@@ -293,9 +293,13 @@ func (n *fusedNode) Exec(frame *interpreter.ExecutionFrame) ref.Val {
 // evaluates.
 type fuser struct {
 	conds map[int64]fusedCond
+	terms []int64 // the terms of fused groups
 }
 
-// newFuser recognizes the fusable conditions of a rule's checked AST.
+// newFuser recognizes the fusable conditions of a rule's checked AST. Only
+// the outermost get a fused node: the terms of a fused group keep their
+// general nodes, which run when the group is undecided, so that a large
+// group is not copied into a fused node at every level of its `&&`s.
 func newFuser(root celast.Expr) *fuser {
 	f := &fuser{conds: make(map[int64]fusedCond)}
 	celast.PostOrderVisit(root, celast.NewExprVisitor(func(e celast.Expr) {
@@ -303,6 +307,9 @@ func newFuser(root celast.Expr) *fuser {
 			f.conds[e.ID()] = c
 		}
 	}))
+	for _, id := range f.terms {
+		delete(f.conds, id)
+	}
 	return f
 }
 
@@ -345,6 +352,9 @@ func (f *fuser) condOf(e celast.Expr) (fusedCond, bool) {
 		} else {
 			g.terms = append(g.terms, c)
 		}
+	}
+	for _, arg := range call.Args() {
+		f.terms = append(f.terms, arg.ID())
 	}
 	return g, len(g.terms) > 0
 }

@@ -229,8 +229,9 @@ func TestLeavesOnFieldsAndListsAreFused(t *testing.T) {
 	}
 }
 
-func TestFusedLeavesOfAGroupSitSideBySide(t *testing.T) {
-	// a && (b && c) is one group of three terms.
+func TestFusedLeavesOfAGroupSitSideBySideInOneNode(t *testing.T) {
+	// a && (b && c) is one group of three terms, and its terms, which only
+	// run on their own when the group is undecided, get no fused node.
 	src := `event.?a.orValue(null) == 1.0 && (event.?b.orValue(null) == 2.0 && ` +
 		`event.?c.orValue(null) == 3.0)`
 	e, err := env()
@@ -238,7 +239,10 @@ func TestFusedLeavesOfAGroupSitSideBySide(t *testing.T) {
 	ast, iss := e.Compile(src)
 	require.NoError(t, iss.Err())
 	root := ast.NativeRep().Expr()
-	c := newFuser(root).conds[root.ID()]
+	f := newFuser(root)
+
+	require.Len(t, f.conds, 1)
+	c := f.conds[root.ID()]
 	assert.Equal(t, condAnd, c.op)
 	assert.Len(t, c.terms, 3)
 }
