@@ -33,7 +33,9 @@ var jsonValues = []struct {
 	{"false", false},
 	{"object", map[string]any{"kind": "abc", "campaign": 5.0}},
 	{"empty object", map[string]any{}},
+	{"timestamp", "2026-01-01T00:00:00Z"},
 	{"array", []any{"abc", 5.0, true}},
+	{"array of other types", []any{nil, map[string]any{"abc": 5.0}, []any{"abc", 5.0}, "5"}},
 	{"empty array", []any{}},
 	{"json.Number", json.Number("5")},
 }
@@ -60,11 +62,11 @@ func fieldAt(path []string, v any) map[string]any {
 }
 
 // fusedCases are leaves of each form Source writes on fields of each kind:
-// untyped, known number, string and boolean, odd keys, and nested paths
-// guarded and not. Combinations validation refuses are skipped.
+// untyped, known number, string, boolean and timestamp, odd keys, and nested
+// paths guarded and not. Combinations validation refuses are skipped.
 func fusedCases() []string {
 	fields := []string{
-		"x", "heat_score", "intent_category", "is_human", "smtp-id",
+		"x", "heat_score", "intent_category", "is_human", "timestamp", "smtp-id",
 		"metadata.campaign", "data.kind", "data.a.b", "metadata.crm.stage",
 	}
 	type opValue struct {
@@ -81,6 +83,16 @@ func fusedCases() []string {
 	list := []any{"abc", 5, true}
 	ops = append(ops, opValue{"in", list}, opValue{"nin", list}, opValue{"in", []any{false}},
 		opValue{"exists", true}, opValue{"exists", false})
+	for _, v := range []any{"ab", "bc", "b", "", 5, true} {
+		ops = append(ops, opValue{"contains", v})
+	}
+	ops = append(ops, opValue{"starts_with", "ab"}, opValue{"starts_with", ""},
+		opValue{"ends_with", "bc"}, opValue{"matches", "^a.c$"}, opValue{"matches", "b"})
+	for _, op := range []string{"eq", "neq", "gt", "lte"} {
+		ops = append(ops, opValue{op, "2026-01-01T00:00:00Z"})
+	}
+	ops = append(ops, opValue{"in", []any{"2026-01-01T00:00:00Z"}},
+		opValue{"nin", []any{"2026-01-01T01:00:00+01:00"}})
 
 	var trees []string
 	for _, f := range fields {
@@ -214,13 +226,21 @@ func TestLeavesOnFieldsAndListsAreFused(t *testing.T) {
 		{leaf("data.kind", "eq", "x"), true},
 		{leaf("data.a.b", "neq", 1), true},
 		{group("OR", leaf("x", "eq", 1), group("NOT", leaf("y", "exists", true))), true},
+		{leaf("x", "lte", 3), true},
+		{leaf("recipient", "starts_with", "a"), true},
+		{leaf("recipient", "ends_with", "a"), true},
+		{leaf("recipient", "contains", "a"), true},
+		{leaf("recipient", "matches", "^a"), true},
+		{leaf("tags", "contains", "vip"), true},
+		{leaf("codes", "contains", 550), true},
+		{leaf("metadata.tags", "contains", "trial"), true},
+		{group("AND", leaf("heat_score", "gt", 5), leaf("x", "lte", 3)), true},
 
-		// Leaves that test the type of the value run on the general nodes.
-		{leaf("x", "lte", 3), false},
-		{leaf("recipient", "starts_with", "a"), false},
-		{leaf("tags", "contains", "vip"), false},
+		// Timestamps, parsed per event, run on the general nodes.
 		{leaf("timestamp", "lt", "2026-01-01T00:00:00Z"), false},
-		{group("AND", leaf("heat_score", "gt", 5), leaf("x", "lte", 3)), false},
+		{leaf("timestamp", "neq", "2026-01-01T00:00:00Z"), false},
+		{group("AND", leaf("heat_score", "gt", 5), leaf("timestamp", "lt",
+			"2026-01-01T00:00:00Z")), false},
 	} {
 		src := mustRule(t, tc.tree).Expression()
 		t.Run(src, func(t *testing.T) {
