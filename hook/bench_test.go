@@ -39,17 +39,31 @@ const benchEvent = `{
   }
 }`
 
+// seedVariation is the conditions of the bench hooks: the seed rule, with
+// the heat threshold (%d) varying from hook to hook.
+const seedVariation = `{"operator":"AND","rules":[{"field":"heat_score","op":"gt","value":%d},` +
+	`{"field":"intent_category","op":"eq","value":"PURCHASE_INTENT"},` +
+	`{"field":"is_human","op":"eq","value":true}]}`
+
+// stringVariation is conditions whose leaves, but for the threshold, test
+// strings and lists: CEL writes them with cel.bind and type tests.
+const stringVariation = `{"operator":"AND","rules":[{"field":"heat_score","op":"gt",` +
+	`"value":%d},{"field":"recipient","op":"ends_with","value":"@customer.example"},` +
+	`{"field":"metadata.tags","op":"contains","value":"trial"}]}`
+
 // benchHooks returns n hooks that all take the bench event, variations of
 // the seed rule with different thresholds, each compiled to its own program.
 // A hook's Version is its index in the returned slice.
-func benchHooks(b *testing.B, n int) []*Compiled {
+func benchHooks(b *testing.B, n int) []*Compiled { return benchHooksWith(b, n, seedVariation) }
+
+// benchHooksWith returns n hooks like benchHooks with the conditions, where
+// %d is the hook's threshold.
+func benchHooksWith(b *testing.B, n int, conditions string) []*Compiled {
 	hooks := make([]*Compiled, n)
 	for i := range hooks {
 		doc := fmt.Sprintf(`{"id":"h%d","account":"acme","domain":"mail.acme.example",`+
-			`"event":"intent.hot_lead","url":"https://crm.example/hooks/%d","conditions":`+
-			`{"operator":"AND","rules":[{"field":"heat_score","op":"gt","value":%d},`+
-			`{"field":"intent_category","op":"eq","value":"PURCHASE_INTENT"},`+
-			`{"field":"is_human","op":"eq","value":true}]}}`, i, i, i%10)
+			`"event":"intent.hot_lead","url":"https://crm.example/hooks/%d","conditions":`,
+			i, i) + fmt.Sprintf(conditions, i%10) + `}`
 		h, err := Parse([]byte(doc))
 		require.NoError(b, err)
 		hooks[i], err = Compile(h, int64(i))
@@ -80,10 +94,16 @@ func BenchmarkDecode(b *testing.B) {
 // routing index, with CEL and, as the baseline, with the plain Go tree walk
 // of the same trees. ns/rule is the cost of one rule; the cel runs include
 // building the event's Activation, which all n rules share.
-func BenchmarkMatch(b *testing.B) {
+func BenchmarkMatch(b *testing.B) { benchMatch(b, seedVariation) }
+
+// BenchmarkMatchStringLeaves is BenchmarkMatch with leaves on strings and
+// lists.
+func BenchmarkMatchStringLeaves(b *testing.B) { benchMatch(b, stringVariation) }
+
+func benchMatch(b *testing.B, conditions string) {
 	e := benchEventParsed(b)
 	for _, n := range []int{1, 10, 100, 1000} {
-		hooks := benchHooks(b, n)
+		hooks := benchHooksWith(b, n, conditions)
 		ix := NewIndex(hooks)
 		walks := make([]*treewalk.Tree, n) // by Version, the hook's index
 		for i, h := range hooks {
