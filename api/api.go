@@ -62,7 +62,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
-	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	segs := splitPath(r.URL.Path)
 	for _, rt := range routes {
 		args, ok := match(rt.pattern, segs)
 		if !ok {
@@ -105,6 +105,11 @@ var routes = []route{
 
 func post(fn func(*request) error) map[string]func(*request) error {
 	return map[string]func(*request) error{http.MethodPost: fn}
+}
+
+// splitPath splits a request path into its segments.
+func splitPath(path string) []string {
+	return strings.Split(strings.Trim(path, "/"), "/")
 }
 
 // match matches path segments against a pattern and returns the segments
