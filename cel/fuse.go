@@ -193,7 +193,12 @@ func boundLeafOf(c celast.ComprehensionExpr) (fusedLeaf, bool) {
 	if !ok {
 		return fusedLeaf{}, false
 	}
-	l := fusedLeaf{path: path, bound: &b, missing: b.eval(nil)}
+	l := fusedLeaf{path: path, missing: b.eval(nil)}
+	if b.op == condLeaf {
+		l.test = b.test
+	} else {
+		l.bound = &b
+	}
 	return l, l.missing != outUndecided
 }
 
@@ -215,7 +220,7 @@ func boundTestOf(e celast.Expr) (boundTest, bool) {
 			}
 			g.terms = append(g.terms, t)
 		}
-		return g, true
+		return typedTest(g), true
 	}
 
 	var t valueTest
@@ -235,6 +240,23 @@ func boundTestOf(e celast.Expr) (boundTest, bool) {
 			t.setLiteral(args[1]) && t.kind == kindNumber
 	}
 	return boundTest{op: condLeaf, test: t}, ok
+}
+
+// typedTest returns `type(v) == T && test`, where test takes values of type
+// T, as one test that is false for values of another type.
+func typedTest(g boundTest) boundTest {
+	if g.op != condAnd || len(g.terms) != 2 {
+		return g
+	}
+	typeTest, test := g.terms[0], g.terms[1]
+	if typeTest.op != condLeaf || typeTest.test.op != testType || test.op != condLeaf {
+		return g
+	}
+	if kind, ok := test.test.takes(); !ok || kind != typeTest.test.kind {
+		return g
+	}
+	test.test.typed = true
+	return test
 }
 
 // setStringFunction sets a test from `v.FUNCTION(STRING)`.

@@ -123,6 +123,10 @@ type valueTest struct {
 	op      testOp
 	kind    valueKind
 	boolean bool
+
+	// typed is set when the test is the second half of `type(v) == T &&
+	// test`, T the type it takes: another value makes it false.
+	typed bool
 }
 
 // literalSet is the list of an `in` leaf.
@@ -156,7 +160,7 @@ func (t *valueTest) test(v any) outcome {
 
 	s, ok := v.(string)
 	if !ok {
-		return outUndecided // CEL fails: no such overload
+		return t.untaken()
 	}
 	switch t.op {
 	case testStartsWith:
@@ -169,11 +173,33 @@ func (t *valueTest) test(v any) outcome {
 	return outcomeOf(t.re.MatchString(s))
 }
 
+// untaken is the outcome of the test for a value of a type it does not
+// take, on which CEL fails (no such overload) unless a type test guards it.
+func (t *valueTest) untaken() outcome {
+	if t.typed {
+		return outFalse
+	}
+	return outUndecided
+}
+
+// takes returns the type of value a test of a string, number or list takes.
+func (t *valueTest) takes() (valueKind, bool) {
+	switch t.op {
+	case testStartsWith, testEndsWith, testContains, testMatches:
+		return kindString, true
+	case testLt, testLe, testGt, testGe:
+		return kindNumber, t.kind == kindNumber
+	case testHas:
+		return kindList, true
+	}
+	return 0, false
+}
+
 // order compares a number with the literal.
 func (t *valueTest) order(v any) outcome {
 	x, ok := v.(float64)
 	if !ok || t.kind != kindNumber {
-		return outUndecided // CEL orders strings too, and fails on null
+		return t.untaken() // CEL orders strings too, and fails on null
 	}
 	switch t.op { // NaN orders nothing, in Go as in CEL
 	case testLt:
@@ -209,7 +235,7 @@ func (t *valueTest) equal(v any) outcome {
 func (t *valueTest) has(v any) outcome {
 	list, ok := v.([]any)
 	if !ok {
-		return outUndecided
+		return t.untaken()
 	}
 	for _, item := range list {
 		if t.equal(item) == outTrue {

@@ -278,3 +278,42 @@ func TestFusedRuleConvertsNoField(t *testing.T) {
 	assert.Nil(t, a.event.converted)
 	assert.Nil(t, a.event.others)
 }
+
+// fusedCondOf returns the fused condition of the whole expression.
+func fusedCondOf(t *testing.T, src string) fusedCond {
+	t.Helper()
+	e, err := env()
+	require.NoError(t, err)
+	ast, iss := e.Compile(src)
+	require.NoError(t, iss.Err())
+	root := ast.NativeRep().Expr()
+	c, ok := newFuser(root).conds[root.ID()]
+	require.True(t, ok, "not fused: %s", src)
+	return c
+}
+
+func TestTypeTestsFoldIntoTheTestsTheyGuard(t *testing.T) {
+	// type(v) == string && v.startsWith("a") is one test, false for a value
+	// that is not a string.
+	for _, tree := range []string{
+		leaf("recipient", "starts_with", "a"),
+		leaf("x", "matches", "^a"),
+		leaf("x", "lte", 3),
+		leaf("codes", "contains", 550),
+	} {
+		src := mustRule(t, tree).Expression()
+		t.Run(src, func(t *testing.T) {
+			l := fusedCondOf(t, src).leaf
+			assert.Nil(t, l.bound)
+			assert.True(t, l.test.typed)
+			assert.Equal(t, outFalse, l.test.test(map[string]any{}))
+		})
+	}
+
+	// contains with a string takes strings and lists: two tests.
+	l := fusedCondOf(t, mustRule(t, leaf("tags", "contains", "vip")).Expression()).leaf
+	require.NotNil(t, l.bound)
+	require.Len(t, l.bound.terms, 2)
+	assert.Equal(t, testContains, l.bound.terms[0].test.op)
+	assert.Equal(t, testHas, l.bound.terms[1].test.op)
+}
