@@ -336,7 +336,8 @@ func TestSlowEndpointDoesNotDelayAHealthyOne(t *testing.T) {
 	}
 	slow.next(t, 5*time.Second)
 	start := time.Now()
-	status, _ := g.post("/events", `{"id": "click_1", "type": "message.clicked", "domain": "mail.acme.example"}`)
+	status, _ := g.post("/events",
+		`{"id": "click_1", "type": "message.clicked", "domain": "mail.acme.example"}`)
 	require.Equal(t, http.StatusAccepted, status)
 	fast.next(t, 5*time.Second)
 	t.Logf("healthy hook delivered after %v with the slow one saturated", time.Since(start))

@@ -146,7 +146,8 @@ func (p *parser) node(v any, path string, depth int) (*Condition, error) {
 	case isLeaf:
 		return p.leaf(m, path)
 	}
-	return nil, fieldErr(path, `must be a group {"operator", "rules"} or a leaf {"field", "op", "value"}`)
+	return nil, fieldErr(path,
+		`must be a group {"operator", "rules"} or a leaf {"field", "op", "value"}`)
 }
 
 func (p *parser) group(m map[string]any, path string, depth int) (*Condition, error) {
