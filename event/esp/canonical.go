@@ -130,7 +130,6 @@ type emitter struct {
 	defaults event.Defaults
 }
 
-// newEmitter returns an emitter for a request whose events take d.
 // mapBatch decodes a source's JSON event or batch of events and maps each
 // item with fn. An item that is not an object, or that fn refuses, is
 // rejected alone.
@@ -157,6 +156,7 @@ func mapBatch(source string, body []byte, d event.Defaults,
 	return em.res, nil
 }
 
+// newEmitter returns an emitter for a request whose events take d.
 func newEmitter(d event.Defaults) *emitter {
 	return &emitter{res: &Result{}, defaults: d}
 }

@@ -17,8 +17,10 @@
 //	ses        SNS signature v1 (SHA-1) or v2 (SHA-256) with a pinned certificate
 //	           (cert_file) or one fetched from an sns.<region>.amazonaws.com host,
 //	           and the topic allow-list (topic_arn)
-//	mandrill   HMAC-SHA1 over the configured URL and the sorted form (webhook_key, url)
-//	resend     Standard Webhooks / Svix headers (secret)
+//	mandrill   HMAC-SHA1 over the configured URL and the sorted form (webhook_key, url);
+//	           a repeated form parameter is refused
+//	resend     Standard Webhooks / Svix headers (secret); svix-id and webhook-id, when
+//	           both are sent, must agree
 //
 // A source given none of its settings accepts unsigned requests
 // ([Adapter.Verifies] is false). SES always checks SNS signatures, which cost

@@ -93,12 +93,22 @@ func (a *mandrill) Parse(_ context.Context, r *Request, d event.Defaults) (*Resu
 	if !form.Has("mandrill_events") {
 		return nil, malformed(SourceMandrill, errors.New("no mandrill_events parameter"))
 	}
+	if len(form["mandrill_events"]) > 1 {
+		return nil, malformed(SourceMandrill, errors.New("mandrill_events is repeated"))
+	}
 	return mapBatch(SourceMandrill, []byte(form.Get("mandrill_events")), d, mandrillEvent)
 }
 
 // verify checks X-Mandrill-Signature. test is true for Mandrill's empty test
-// batch, signed with the generic test key, which carries no event.
+// batch, signed with the generic test key, which carries no event. Mandrill
+// sends each parameter once; a repeated one is refused, since the value that
+// is signed and the value that is read could then differ.
 func (a *mandrill) verify(h http.Header, form url.Values) (test bool, err error) {
+	for k, vs := range form {
+		if len(vs) > 1 {
+			return false, unauthenticated(SourceMandrill, "parameter %q is repeated", k)
+		}
+	}
 	header := headerValue(h, mandrillSignatureHeader)
 	if header == "" {
 		return false, unauthenticated(SourceMandrill, "no %s header", mandrillSignatureHeader)
@@ -121,7 +131,8 @@ func (a *mandrill) verify(h http.Header, form url.Values) (test bool, err error)
 
 // mandrillSigned is what Mandrill signs: the URL, then each parameter's name
 // and value, decoded, sorted by name. Of a repeated parameter the last value
-// counts, as in PHP, the language of Mandrill's reference example.
+// counts, as in PHP, the language of Mandrill's reference example; verify
+// refuses repeated parameters before it gets here.
 func mandrillSigned(rawURL string, form url.Values) []byte {
 	b := []byte(rawURL)
 	for _, k := range slices.Sorted(maps.Keys(form)) {

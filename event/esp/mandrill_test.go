@@ -3,6 +3,7 @@ package esp
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,6 +48,35 @@ func TestMandrillSignsSortedParameters(t *testing.T) {
 	form := url.Values{"mandrill_events": {"[]"}, "b": {"2"}, "a": {"1", "9"}}
 	assert.Equal(t, "https://h/?q=1a9b2mandrill_events[]",
 		string(mandrillSigned("https://h/?q=1", form)))
+}
+
+func TestMandrillRefusesRepeatedParametersThatCouldSmuggleEvents(t *testing.T) {
+	a := newAdapter(t, SourceMandrill, Config{WebhookKey: mandrillKey, URL: mandrillURL})
+	signed := mandrillRequest(mandrillKey, mandrillURL, "[]")
+	forged := url.Values{"mandrill_events": {"[" + mandrillEventJSON(
+		`"event":"hard_bounce"`) + "]"}}.Encode()
+	for _, tc := range []struct {
+		name, body string
+	}{
+		{"forged events before the signed ones", forged + "&" + string(signed.Body)},
+		{"forged events after the signed ones", string(signed.Body) + "&" + forged},
+		{"the name spelled with an escape", strings.Replace(forged, "_", "%5F", 1) + "&" +
+			string(signed.Body)},
+		{"another parameter repeated", string(signed.Body) + "&a=1&a=2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Request{Header: signed.Header.Clone(), Body: []byte(tc.body)}
+			res, err := parse(a, r)
+			assert.Nil(t, res)
+			assert.ErrorIs(t, err, ErrUnauthenticated)
+			assert.ErrorContains(t, err, "is repeated")
+		})
+	}
+
+	res, err := parse(newAdapter(t, SourceMandrill, Config{}),
+		&Request{Header: http.Header{}, Body: []byte(forged + "&" + string(signed.Body))})
+	assert.Nil(t, res)
+	assert.ErrorIs(t, err, ErrMalformed, "unsigned, the batch to read is still ambiguous")
 }
 
 func TestMandrillProbesGetAnEmptyResult(t *testing.T) {

@@ -17,6 +17,7 @@ func TestCredentialsAreCheckedForEachSchemeConfigured(t *testing.T) {
 	}
 	both := Config{BasicAuth: &BasicAuth{User: "hook", Password: "s3cret"}, Bearer: "tok"}
 	onlyBasic := Config{BasicAuth: both.BasicAuth}
+	colons := Config{BasicAuth: &BasicAuth{User: "hook", Password: ":s3:cr:et:"}}
 	for _, tc := range []struct {
 		name  string
 		cfg   Config
@@ -31,6 +32,10 @@ func TestCredentialsAreCheckedForEachSchemeConfigured(t *testing.T) {
 		{"basic not base64", onlyBasic, "Basic !!", "not base64"},
 		{"bearer where basic is configured", onlyBasic, "Bearer tok", "want Basic credentials"},
 		{"no header", onlyBasic, "", "no Authorization header"},
+		{"empty basic credentials", onlyBasic, basic("", ""), "wrong credentials"},
+		{"basic scheme alone", onlyBasic, "Basic", "wrong credentials"},
+		{"password with colons", colons, basic("hook", ":s3:cr:et:"), ""},
+		{"password cut at a colon", colons, basic("hook", ":s3"), "wrong credentials"},
 		{"either: basic", both, basic("hook", "s3cret"), ""},
 		{"either: bearer", both, "Bearer tok", ""},
 		{"either: wrong bearer", both, "Bearer tok2", "wrong credentials"},

@@ -1,8 +1,11 @@
 package esp
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -79,13 +82,15 @@ func (a *resend) Parse(_ context.Context, r *Request, d event.Defaults) (*Result
 			event.TypeName(v)))
 	}
 
-	em := newEmitter(d)
-	id := headerValue(r.Header, "Svix-Id")
-	if id == "" {
-		id = headerValue(r.Header, "Webhook-Id")
+	id, err := resendID(r.Header)
+	if err != nil {
+		if a.verifier != nil {
+			return nil, unauthenticated(SourceResend, "%v", err)
+		}
+		return nil, malformed(SourceResend, err)
 	}
-	// Unlike the body's strings, a header is not UTF-8 by construction.
-	id = strings.ToValidUTF8(id, "\uFFFD")
+
+	em := newEmitter(d)
 	cs, err := resendEvents(body, id)
 	if err != nil {
 		em.reject(0, err)
@@ -93,6 +98,18 @@ func (a *resend) Parse(_ context.Context, r *Request, d event.Defaults) (*Result
 	}
 	em.emit(0, cs...)
 	return em.res, nil
+}
+
+// resendID returns the svix-id or webhook-id header, the message id that is
+// signed. With both present they must agree: only one of them is checked, and
+// the other, unsigned, must not become the dedupe key.
+func resendID(h http.Header) (string, error) {
+	svix, std := headerValue(h, "Svix-Id"), headerValue(h, "Webhook-Id")
+	if svix != "" && std != "" && svix != std {
+		return "", errors.New("svix-id and webhook-id differ")
+	}
+	// Unlike the body's strings, a header is not UTF-8 by construction.
+	return strings.ToValidUTF8(cmp.Or(svix, std), "\uFFFD"), nil
 }
 
 // resendEvents maps a Resend event: one event per recipient, except for opens

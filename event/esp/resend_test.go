@@ -1,6 +1,7 @@
 package esp
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -131,4 +132,52 @@ func TestResendWithoutSignatureHeadersBuildsAnID(t *testing.T) {
 	assert.Regexp(t, `^resend-[0-9a-f]{32}$`, res.Events[0].ID)
 	assert.Equal(t, res.Events[0].ID,
 		parseUnsigned(t, SourceResend, resendBody("email.delivered", "")).Events[0].ID)
+}
+
+func TestResendAcceptsTheSvixKnownAnswerAndAnyOfSeveralSignatures(t *testing.T) {
+	a := newAdapter(t, SourceResend, Config{Secret: resendSecret,
+		Now: clockAt(time.Unix(1614265330, 0))})
+	const good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+	const other = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	for _, tc := range []struct {
+		name, signature string
+		ok              bool
+	}{
+		{"the known answer", good, true},
+		{"after another key's signature", other + " " + good, true},
+		{"beside a newer version", "v1a,xyz " + good, true},
+		{"only another key's signature", other, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			h.Set("Svix-Id", "msg_p5jXN8AQM9LWM0D4loKWxJek")
+			h.Set("Svix-Timestamp", "1614265330")
+			h.Set("Svix-Signature", tc.signature)
+			res, err := parse(a, &Request{Header: h, Body: []byte(`{"test": 2432232314}`)})
+			if !tc.ok {
+				assert.ErrorIs(t, err, ErrUnauthenticated)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, res.Rejected, 1, "authentic, but no Resend event")
+			assert.EqualError(t, res.Rejected[0].Err, "type: missing; want a Resend event type")
+		})
+	}
+}
+
+func TestResendRefusesAnUnsignedSvixIDBesideTheSignedWebhookID(t *testing.T) {
+	a := newAdapter(t, SourceResend, Config{Secret: resendSecret, Now: clockAt(testNow)})
+	r := resendRequest(t, resendSecret, "webhook", "msg_1", testNow,
+		resendBody("email.delivered", ""))
+	r.Header.Set("Svix-Id", "msg_1")
+	res, err := parse(a, r)
+	require.NoError(t, err, "the same id under both names")
+	assert.Equal(t, "msg_1", res.Events[0].ID)
+
+	// A replay with a fresh unsigned id would otherwise pass dedupe.
+	r.Header.Set("Svix-Id", "msg_fresh")
+	res, err = parse(a, r)
+	assert.Nil(t, res)
+	assert.ErrorIs(t, err, ErrUnauthenticated)
+	assert.ErrorContains(t, err, "svix-id and webhook-id differ")
 }
