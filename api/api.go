@@ -436,21 +436,73 @@ func (q *request) body() ([]byte, error) {
 	return b, nil
 }
 
-// decode reads an optional JSON object body into v, refusing unknown keys.
+// decode reads an optional JSON object body into v, refusing unknown keys,
+// values of the wrong type and data after the object. Its errors name the
+// JSON path of what is wrong.
 func (q *request) decode(v any) error {
 	b, err := io.ReadAll(http.MaxBytesReader(q.w, q.r.Body, maxRequestBody))
 	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return statusErr(http.StatusRequestEntityTooLarge,
+				"body is over the limit of %d bytes", maxRequestBody)
+		}
 		return statusErr(http.StatusBadRequest, "reading body: %v", err)
 	}
-	if len(bytes.TrimSpace(b)) == 0 {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
 		return nil
+	}
+	if b[0] != '{' {
+		if !json.Valid(b) {
+			return statusErr(http.StatusBadRequest, "body is not JSON")
+		}
+		return statusErr(http.StatusBadRequest, "body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return statusErr(http.StatusBadRequest, "body: %v", err)
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return statusErr(http.StatusBadRequest, "body: data after the JSON object")
 	}
 	return nil
+}
+
+// decodeError turns an error of encoding/json into one that names the JSON
+// path of the bad value, without Go type names.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fieldErr(te.Field, "must be %s, not %s", jsonKind(te.Type.Kind().String()),
+			te.Value)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fieldErr(strings.Trim(name, `"`), "unknown key")
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return statusErr(http.StatusBadRequest, "body is not JSON")
+	}
+	return statusErr(http.StatusBadRequest, "body: %v", err)
+}
+
+// jsonKind names the JSON type that a Go kind decodes from.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "an integer"
 }
 
 func (q *request) json(status int, v any) error {
@@ -492,7 +544,8 @@ func Status(err error) int {
 	switch {
 	case errors.As(err, &se):
 		return se.status
-	case errors.As(err, &fe), errors.Is(err, queue.ErrInvalid):
+	case errors.As(err, &fe), errors.Is(err, queue.ErrInvalid),
+		errors.Is(err, event.ErrSyntax), errors.Is(err, event.ErrTooDeep):
 		return http.StatusBadRequest
 	case errors.Is(err, hook.ErrPlan), errors.Is(err, gateway.ErrForbidden):
 		return http.StatusForbidden

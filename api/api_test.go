@@ -24,6 +24,8 @@ func TestStatusFitsTheError(t *testing.T) {
 		{"field error", &event.FieldError{Path: "url", Msg: "required"}, 400},
 		{"wrapped field error", fmt.Errorf("rule: %w", &event.FieldError{Msg: "x"}), 400},
 		{"invalid argument", fmt.Errorf("cursor: %w", queue.ErrInvalid), 400},
+		{"not json", fmt.Errorf("%w: unexpected EOF", event.ErrSyntax), 400},
+		{"nested too deep", event.ErrTooDeep, 400},
 		{"plan", fmt.Errorf("domain hooks: %w", hook.ErrPlan), 403},
 		{"another account", gateway.ErrForbidden, 403},
 		{"unknown id", fmt.Errorf("hook x: %w", queue.ErrNotFound), 404},

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/hookgate/hookgate/event"
@@ -39,7 +40,7 @@ func evaluate(q *request) error {
 	case len(in.Event) > 0:
 		e, err := event.Parse(in.Event, event.Defaults{Account: q.h.Caller.Account})
 		if err != nil {
-			return prefixed("event", err)
+			return prefixed("event", invalid(err))
 		}
 		dr, err := hook.Evaluate(c, e, in.Explain)
 		if err != nil {
@@ -87,6 +88,16 @@ func (q *request) rule(in evaluateRequest) (*hook.Compiled, error) {
 		return nil, prefixed("rule", err)
 	}
 	return c, nil
+}
+
+// invalid makes any error of parsing a document a field error: the document
+// is what is wrong, whatever the error says.
+func invalid(err error) error {
+	var fe *event.FieldError
+	if errors.As(err, &fe) {
+		return err
+	}
+	return &event.FieldError{Msg: err.Error()}
 }
 
 // prefixed puts a document's name before the JSON path of its field error,

@@ -163,6 +163,31 @@ func TestAPIRefusesBadWritesWithFittingStatus(t *testing.T) {
 			"overlap"},
 		{"wrong method", "DELETE", "/stats", "", 405, "not allowed"},
 		{"unknown path", "GET", "/hookz", "", 404, "no such path"},
+		{"hook nested too deep", "POST", "/hooks", deep, 400, "deeper than 64 levels"},
+		{"replace nested too deep", "PUT", "/hooks/jobs", deep, 400, "deeper than 64 levels"},
+		{"patch with null", "PATCH", "/hooks/jobs", `null`, 400, "must be a JSON object"},
+		{"replace changing the id", "PUT", "/hooks/jobs", `{"id": "other",
+			"event": "job.failed", "url": "https://x/"}`, 400, `id: "other" does not match`},
+		{"event not an object", "POST", "/evaluate", `{"rule": {"event": "job.failed"},
+			"event": 5}`, 400, "event: an event must be a JSON object"},
+		{"event null", "POST", "/evaluate", `{"rule": {"event": "job.failed"},
+			"event": null}`, 400, "event: an event must be a JSON object"},
+		{"evaluate without event", "POST", "/evaluate", `{"rule": {"event": "job.failed"}}`,
+			400, "give an event"},
+		{"option of the wrong type", "POST", "/hooks/jobs/enable", `{"parked": 5}`, 400,
+			"parked: must be a string"},
+		{"unknown option", "POST", "/hooks/jobs/disable", `{"reasons": "x"}`, 400,
+			"reasons: unknown key"},
+		{"options not an object", "POST", "/hooks/jobs/rotate-secret", `["24h"]`, 400,
+			"must be a JSON object"},
+		{"data after the options", "POST", "/evaluate", `{"hook_id": "jobs"} {}`, 400,
+			"data after the JSON object"},
+		{"bad limit", "GET", "/hooks/jobs/deliveries?limit=-1", "", 400, "limit"},
+		{"bad cursor", "GET", "/hooks/jobs/deliveries?cursor=nope", "", 400, "cursor"},
+		{"deliveries of an unknown hook", "GET", "/hooks/nope/deliveries", "", 404,
+			"not found"},
+		{"replay of an unknown hook", "POST", "/hooks/nope/replay",
+			`{"since": "2024-12-03T00:00:00Z"}`, 404, "not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, out := g.api(tc.method, tc.path, tc.body)
@@ -171,6 +196,9 @@ func TestAPIRefusesBadWritesWithFittingStatus(t *testing.T) {
 		})
 	}
 }
+
+// deep is a JSON body nested deeper than the 64 levels a document may have.
+var deep = strings.Repeat("[", 65) + strings.Repeat("]", 65)
 
 func first(status int, _ map[string]any) int { return status }
 
@@ -448,4 +476,49 @@ func TestAPIRotateSecretTakesAGivenSecretAndShowsItOnce(t *testing.T) {
 	status, out = g.api("POST", "/hooks/crm/rotate-secret", `{"secret": "`+testSecret+`"}`)
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, out["error"], "already in use")
+}
+
+func TestDeletedHookKeepsItsAuditTrailButCannotBeReplayed(t *testing.T) {
+	rc := newReceiver(t, nil)
+	g := startGateway(t, "", ingestSite)
+	require.Equal(t, http.StatusCreated, first(g.api("POST", "/hooks",
+		seedRule(rc.URL, `"id": "crm"`))))
+	require.Equal(t, http.StatusAccepted, first(g.post("/events", hotLead("evt_1", 9))))
+	id := rc.next(t, 5*time.Second).Header.Get("X-MailOdds-Delivery")
+	require.Eventually(t, func() bool {
+		_, d := g.api("GET", "/deliveries/"+id, "")
+		return d["status"] == "delivered"
+	}, 5*time.Second, 20*time.Millisecond)
+
+	require.Equal(t, http.StatusOK, first(g.api("DELETE", "/hooks/crm", "")))
+
+	status, page := g.api("GET", "/hooks/crm/deliveries", "")
+	require.Equal(t, http.StatusOK, status, "%v", page)
+	assert.Len(t, page["deliveries"], 1, "the audit trail outlives the hook")
+	status, out := g.api("POST", "/deliveries/"+id+"/replay", "")
+	assert.Equal(t, http.StatusConflict, status, "%v", out)
+	assert.Contains(t, out["error"], "was deleted")
+	status, out = g.api("POST", "/hooks/crm/replay", `{"since": "2024-12-03T00:00:00Z"}`)
+	assert.Equal(t, http.StatusNotFound, status, "%v", out)
+	rc.quiet(t, 300*time.Millisecond)
+}
+
+func TestConfigurationHookIsEnabledAgainWhenNoLongerDisabled(t *testing.T) {
+	rc := newReceiver(t, nil)
+	g := startGateway(t, hotLeadHook("static", rc.URL, "disabled")+"\n"+
+		hotLeadHook("paused", rc.URL+"/paused"), ingestSite)
+	require.Equal(t, http.StatusOK, first(g.api("POST", "/hooks/paused/disable", "")))
+	require.Equal(t, http.StatusAccepted, first(g.post("/events", hotLead("evt_1", 9))))
+	rc.quiet(t, 300*time.Millisecond)
+
+	g.load(hotLeadHook("static", rc.URL)+"\n"+hotLeadHook("paused", rc.URL+"/paused"),
+		ingestSite)
+
+	got := rc.next(t, 5*time.Second)
+	assert.Equal(t, "evt_1", eventID(t, got.Body), "the parked backlog is delivered")
+	_, out := g.api("GET", "/hooks/static", "")
+	assert.Equal(t, true, out["enabled"])
+	_, out = g.api("GET", "/hooks/paused", "")
+	assert.Equal(t, false, out["enabled"], "a hook disabled through the API stays disabled")
+	rc.quiet(t, 300*time.Millisecond)
 }

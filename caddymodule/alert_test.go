@@ -111,7 +111,8 @@ func TestAutoDisableEmailsOneAlertToTheAccount(t *testing.T) {
 	assert.Equal(t, []string{"ops@acme.example"}, mails[0].to)
 	body := strings.ReplaceAll(mails[0].data, "=\r\n", "") // quoted-printable soft breaks
 	assert.Contains(t, body, "Subject: hookgate: hook crm disabled")
-	assert.Contains(t, body, "3 consecutive failed attempts")
+	// Attempts in flight when the third failure is stored may add theirs.
+	assert.Regexp(t, `Consecutive failed attempts: [34]\r\n`, body)
 	assert.Contains(t, body, "unexpected status 502")
 	assert.Contains(t, body, "/hookgate/hooks/crm/enable")
 

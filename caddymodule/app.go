@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,11 +149,17 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("storage_dir: %v", err)
 	}
 	a.storeKey = dir
+	tokens := make(map[string]string, len(a.Accounts))
 	for name, acct := range a.Accounts {
 		if acct == nil {
 			return fmt.Errorf("accounts.%s: empty", name)
 		}
 		acct.Token = repl.ReplaceAll(acct.Token, "")
+		if other, ok := tokens[acct.Token]; ok && acct.Token != "" {
+			return fmt.Errorf("accounts %s and %s have the same token", min(name, other),
+				max(name, other))
+		}
+		tokens[acct.Token] = name
 	}
 	if a.mailer, err = a.SMTP.mailer(repl); err != nil {
 		return fmt.Errorf("smtp: %w", err)
@@ -339,14 +346,18 @@ func (a *App) Start() error {
 	}
 	gw := v.(storeHandle).gw
 	if err := gw.Configure(context.Background(), a.config); err != nil {
+		err = fmt.Errorf("configuring gateway: %w", err)
+		if cur := currentApp.Load(); cur != nil && cur.gateway() == gw {
+			err = errors.Join(err, gw.Configure(context.Background(), cur.config))
+		}
 		_, _ = stores.Delete(a.storeKey)
-		return fmt.Errorf("configuring gateway: %w", err)
+		return err
 	}
 
 	a.mu.Lock()
 	a.gw = gw
 	a.mu.Unlock()
-	currentApp.Store(a)
+	startedApps.add(a)
 	a.logger.Info("started",
 		zap.String("storage_dir", a.storeKey),
 		zap.Bool("reused_store", loaded),
@@ -363,9 +374,50 @@ func (a *App) Stop() error {
 	if gw == nil {
 		return nil
 	}
-	currentApp.CompareAndSwap(a, nil)
-	_, err := stores.Delete(a.storeKey)
-	return err
+	var err error
+	if prev := startedApps.remove(a); prev != nil && prev.gateway() == gw {
+		// A configuration that failed to start is being rolled back: the
+		// one still running takes its hooks and settings back.
+		err = gw.Configure(context.Background(), prev.config)
+	}
+	_, errDelete := stores.Delete(a.storeKey)
+	return errors.Join(err, errDelete)
+}
+
+// startedApps are the apps started and not yet stopped, oldest first. There
+// are two while a reload overlaps the old and the new configuration.
+var startedApps appStack
+
+// appStack tracks the started apps; the newest is the current one.
+type appStack struct {
+	mu   sync.Mutex
+	apps []*App
+}
+
+// add makes a the current app.
+func (s *appStack) add(a *App) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apps = append(s.apps, a)
+	currentApp.Store(a)
+}
+
+// remove forgets a. When a was the current app, as when a configuration
+// fails to start after its app did, the newest remaining app becomes current
+// again and is returned.
+func (s *appStack) remove(a *App) *App {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apps = slices.DeleteFunc(s.apps, func(x *App) bool { return x == a })
+	if currentApp.Load() != a {
+		return nil
+	}
+	var prev *App
+	if n := len(s.apps); n > 0 {
+		prev = s.apps[n-1]
+	}
+	currentApp.Store(prev)
+	return prev
 }
 
 // currentApp is the newest started app. During a reload the new app starts

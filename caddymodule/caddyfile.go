@@ -18,8 +18,13 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("hookgate_ingest", httpcaddyfile.Before, "respond")
 }
 
-// parseGlobalOption reads the hookgate global option into the app.
-func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+// parseGlobalOption reads the hookgate global option into the app. The
+// option is given once: a second block would silently replace the first.
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	if existing != nil {
+		return nil, d.Err("the hookgate global option is given twice; " +
+			"put all its settings in one block")
+	}
 	app := new(App)
 	if err := app.UnmarshalCaddyfile(d); err != nil {
 		return nil, err

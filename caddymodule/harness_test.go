@@ -162,6 +162,7 @@ type receiver struct {
 
 // received is one request a receiver got.
 type received struct {
+	Path   string
 	Header http.Header
 	Body   []byte
 	At     time.Time
@@ -171,7 +172,8 @@ func newReceiver(t *testing.T, respond func(n int, w http.ResponseWriter)) *rece
 	rc := &receiver{arrived: make(chan received, 10000), respond: respond}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		got := received{Header: r.Header.Clone(), Body: body, At: time.Now()}
+		got := received{Path: r.URL.Path, Header: r.Header.Clone(), Body: body,
+			At: time.Now()}
 		rc.mu.Lock()
 		rc.requests = append(rc.requests, got)
 		n := len(rc.requests)

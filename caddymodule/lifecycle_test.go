@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -167,6 +168,50 @@ func TestReloadUnderLoadLosesNothing(t *testing.T) {
 	require.NotEmpty(t, acked)
 	waitDelivered(t, got, acked, 20*time.Second)
 	t.Logf("%d events acknowledged across 5 reloads, all delivered", len(acked))
+}
+
+// failingConfig is the test gateway's configuration with opts, plus a
+// server on an address taken by another listener, so that it provisions
+// but fails to start.
+func failingConfig(t *testing.T, g *testGateway, opts string) []byte {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = taken.Close() })
+
+	var cfg map[string]any
+	require.NoError(t, json.Unmarshal(g.config(opts, ingestSite), &cfg))
+	servers := cfg["apps"].(map[string]any)["http"].(map[string]any)["servers"]
+	servers.(map[string]any)["busy"] = map[string]any{
+		"listen": []string{taken.Addr().String()},
+	}
+	raw, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	return raw
+}
+
+func TestAReloadThatFailsToStartKeepsTheRunningConfiguration(t *testing.T) {
+	rc := newReceiver(t, nil)
+	g := startGateway(t, allEventsHook("old", rc.URL+"/old"), ingestSite)
+	bad := failingConfig(t, g, "workers 3\n"+allEventsHook("new", rc.URL+"/new"))
+
+	// Apps start in no fixed order: try until hookgate has surely started
+	// in a failing configuration at least once.
+	for i := range 10 {
+		require.Error(t, caddy.Load(bad, true), "load %d", i)
+		gw := runningGateway()
+		require.NotNil(t, gw, "after failed load %d, hookgate is not running", i)
+		var ids []string
+		for _, h := range gw.Hooks() {
+			ids = append(ids, h.ID)
+		}
+		require.Equal(t, []string{"old"}, ids, "after failed load %d", i)
+	}
+
+	status, out := g.api("GET", "/hooks", "")
+	require.Equal(t, http.StatusOK, status, "%v", out)
+	http.DefaultClient.CloseIdleConnections()
+	require.Equal(t, http.StatusAccepted, first(g.post("/events", hotLead("evt_1", 9))))
+	assert.Equal(t, "/old", rc.next(t, 5*time.Second).Path)
 }
 
 func TestRestartResumesDueDeliveries(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -112,6 +113,18 @@ func TestDashboardAPIRefusesMissingAndWrongTokens(t *testing.T) {
 	}
 	status, _ := g.dashboard(acmeToken, "GET", "/hooks", "")
 	assert.Equal(t, http.StatusOK, status)
+}
+
+func TestTwoAccountsWithOneTokenAreRefused(t *testing.T) {
+	g := &testGateway{t: t, dir: t.TempDir(), port: freePort(t), admin: freePort(t)}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	opts := tenantOptions + `
+		account initech {
+			token ` + acmeToken + `
+		}`
+	err := caddy.Load(g.config(opts, tenantSite), true)
+	require.Error(t, err, "a token must name one account")
+	assert.Contains(t, err.Error(), "accounts acme and initech have the same token")
 }
 
 // TestRotationUnderLoadKeepsEveryDeliveryVerifiable rotates a hook's secret

@@ -163,17 +163,19 @@ func TestRetriesFollowTheScheduleThenFail(t *testing.T) {
 		err     string
 	}{
 		{name: "server error", handler: status(503), err: "unexpected status 503"},
-		{name: "no response in time", timeout: 100 * time.Millisecond,
+		// The timeouts leave a loaded machine time to reach the handler, which
+		// counts the request, before the attempt times out.
+		{name: "no response in time", timeout: 400 * time.Millisecond,
 			handler: func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
-			err:     "timed out after 100ms waiting for the response"},
-		{name: "response body too slow", timeout: 100 * time.Millisecond,
+			err:     "timed out after 400ms waiting for the response"},
+		{name: "response body too slow", timeout: 400 * time.Millisecond,
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(200)
 				_, _ = w.Write([]byte("partial"))
 				w.(http.Flusher).Flush()
 				<-r.Context().Done()
 			},
-			err: "timed out after 100ms reading the response body"},
+			err: "timed out after 400ms reading the response body"},
 	}
 	delays := []time.Duration{20 * time.Millisecond, 60 * time.Millisecond}
 	for _, tt := range tests {

@@ -27,13 +27,28 @@ func (g *Gateway) Delivery(ctx context.Context, c Caller, id string) (queue.Deli
 	return rec, nil
 }
 
-// Deliveries returns a page of a hook's deliveries, newest first.
+// Deliveries returns a page of a hook's deliveries, newest first. A deleted
+// hook's deliveries stay listed until they expire; an id that is neither a
+// hook nor a deleted hook with deliveries is not found.
 func (g *Gateway) Deliveries(ctx context.Context, c Caller, hookID string, q queue.Query) (
 	queue.Page, error) {
 	if !g.seesHookOf(c, hookID) {
 		return queue.Page{}, fmt.Errorf("hook %s: %w", hookID, queue.ErrNotFound)
 	}
-	return g.store.Deliveries(ctx, hookID, q)
+	page, err := g.store.Deliveries(ctx, hookID, q)
+	if err != nil || len(page.Deliveries) > 0 || q.Cursor != "" {
+		return page, err
+	}
+	if _, ok := g.hooks.Load().hooks[hookID]; ok {
+		return page, nil
+	}
+	if q.Status != 0 {
+		all, err := g.store.Deliveries(ctx, hookID, queue.Query{Limit: 1})
+		if err != nil || len(all.Deliveries) > 0 {
+			return page, err
+		}
+	}
+	return queue.Page{}, fmt.Errorf("hook %s: %w", hookID, queue.ErrNotFound)
 }
 
 // seesHookOf reports whether the caller sees the hook id; only the operator
@@ -47,18 +62,27 @@ func (g *Gateway) seesHookOf(c Caller, hookID string) bool {
 }
 
 // Replay sends a delivered or failed delivery again, with the same id and
-// body; it is parked if its hook is disabled.
+// body; it is parked if its hook is disabled. A delivery of a deleted hook
+// cannot be sent again.
 func (g *Gateway) Replay(ctx context.Context, c Caller, id string) (queue.Delivery, error) {
-	if _, err := g.Delivery(ctx, c, id); err != nil {
+	rec, err := g.Delivery(ctx, c, id)
+	if err != nil {
 		return queue.Delivery{}, err
+	}
+	if _, ok := g.hooks.Load().hooks[rec.HookID]; !ok {
+		return queue.Delivery{}, fmt.Errorf("delivery %s: its hook %s was deleted: %w", id,
+			rec.HookID, queue.ErrConflict)
 	}
 	return g.store.Replay(ctx, id)
 }
 
-// ReplayFailed replays the hook's failed deliveries created at or after since
-// and returns how many it replayed.
+// ReplayFailed replays the failed deliveries of an existing hook created at
+// or after since and returns how many it replayed.
 func (g *Gateway) ReplayFailed(ctx context.Context, c Caller, hookID string,
 	since time.Time) (int, error) {
+	if _, err := g.Hook(c, hookID); err != nil {
+		return 0, err
+	}
 	// Collect first: replayed deliveries leave the failed ones being paged.
 	var ids []string
 	q := queue.Query{Status: queue.StatusFailed, Limit: queue.MaxPageSize}

@@ -92,10 +92,15 @@ func Open(opts queue.Options, logger *zap.Logger) (*Gateway, error) {
 // Store returns the gateway's store.
 func (g *Gateway) Store() *queue.Store { return g.store }
 
+// reasonConfigDisabled is why a configuration hook disabled in its document
+// is parked.
+const reasonConfigDisabled = "disabled in the configuration"
+
 // Configure applies a configuration: its hooks replace the previous
 // configuration's at once, and the dispatcher restarts only when delivery
 // settings changed. Configuration hooks that are disabled in their document
-// are parked in the store.
+// are parked in the store, and enabled again (delivering what was parked)
+// once a configuration no longer disables them.
 func (g *Gateway) Configure(ctx context.Context, cfg Config) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -104,15 +109,14 @@ func (g *Gateway) Configure(ctx context.Context, cfg Config) error {
 	}
 
 	for _, h := range cfg.Hooks {
-		if h.IsEnabled() {
-			continue
-		}
-		st, err := g.store.HookState(h.ID)
-		if err == nil && st.Enabled {
-			err = g.store.ParkHook(ctx, h.ID, "disabled in the configuration")
-		}
-		if err != nil {
+		if err := g.applyEnabled(ctx, h); err != nil {
 			return fmt.Errorf("hook %s: %w", h.ID, err)
+		}
+		for _, s := range g.stored {
+			if s.ID == h.ID {
+				g.logger.Warn("configuration hook shadows the stored hook of the same id; "+
+					"the stored one is not routed to", zap.String("hook_id", h.ID))
+			}
 		}
 	}
 	old := g.config.Swap(&cfg)
@@ -123,6 +127,23 @@ func (g *Gateway) Configure(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	return g.restartDispatcher(ctx, cfg.Dispatch)
+}
+
+// applyEnabled parks a configuration hook that its document disables, and
+// releases one that a previous configuration disabled and this one does not.
+// A hook disabled at run time, by the API or by failures, stays disabled.
+func (g *Gateway) applyEnabled(ctx context.Context, h *Hook) error {
+	st, err := g.store.HookState(h.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !h.IsEnabled() && st.Enabled:
+		return g.store.ParkHook(ctx, h.ID, reasonConfigDisabled)
+	case h.IsEnabled() && !st.Enabled && st.DisabledReason == reasonConfigDisabled:
+		_, err = g.store.ReleaseHook(ctx, h.ID)
+	}
+	return err
 }
 
 // restartDispatcher replaces the dispatcher with one built from dc.
