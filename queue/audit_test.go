@@ -252,3 +252,79 @@ func TestExpiredRecordsAreGoneFromBadgerItself(t *testing.T) {
 	_, err := s.Delivery(context.Background(), id)
 	assert.ErrorIs(t, err, ErrNotFound)
 }
+
+func TestDeliveriesPagesThroughTiesWithoutDuplicatesOrSkips(t *testing.T) {
+	// Deliveries of one Enqueue call share their creation time, so the pages
+	// rest on the id that breaks the tie.
+	tests := []struct {
+		name  string
+		limit int
+	}{
+		{name: "one per page", limit: 1},
+		{name: "pages split the tie", limit: 3},
+		{name: "one page", limit: 20},
+	}
+	runStore(t, func(t *testing.T, s *Store, clock *fakeClock) {
+		var items []Item
+		for i := 0; i < 9; i++ {
+			items = append(items, item(fmt.Sprintf("k%d", i), "h"))
+		}
+		older := enqueue(t, s, items[:4]...)
+		clock.Advance(time.Second)
+		newer := enqueue(t, s, items[4:]...)
+		for _, l := range leaseAll(t, s, "h", 2) {
+			record(t, s, l, delivered(200)) // Statuses differ within the tie.
+		}
+
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var got []string
+				seen := map[string]bool{}
+				cursor := ""
+				for {
+					page, err := s.Deliveries(context.Background(), "h",
+						Query{Limit: tt.limit, Cursor: cursor})
+					require.NoError(t, err)
+					for _, d := range page.Deliveries {
+						assert.False(t, seen[d.ID], "%s listed twice", d.ID)
+						seen[d.ID] = true
+						got = append(got, d.ID)
+					}
+					if cursor = page.NextCursor; cursor == "" {
+						break
+					}
+				}
+				require.Len(t, got, 9)
+				assert.ElementsMatch(t, newer, got[:5], "newest first")
+				assert.ElementsMatch(t, older, got[5:])
+				assert.IsIncreasing(t, got[:5], "ties in id order")
+				assert.IsIncreasing(t, got[5:], "ties in id order")
+			})
+		}
+	})
+}
+
+func TestDeliveriesSkipADeliveryThatExpiresWhileListing(t *testing.T) {
+	// Regression: a record that expired after its index key was read, as
+	// when the expiry second passes during the listing, failed the whole
+	// page with not found.
+	runStore(t, func(t *testing.T, s *Store, clock *fakeClock) {
+		ids := enqueueSpaced(t, s, clock, "h", 3)
+		raw, err := parseID(ids[1])
+		require.NoError(t, err)
+		require.NoError(t, s.db.Update(func(txn *badgerTxn) error {
+			return txn.Delete(deliveryKey(raw))
+		}))
+
+		page, err := s.Deliveries(context.Background(), "h", Query{Limit: 2})
+		require.NoError(t, err)
+		require.Len(t, page.Deliveries, 1)
+		assert.Equal(t, ids[0], page.Deliveries[0].ID)
+		require.NotEmpty(t, page.NextCursor)
+
+		page, err = s.Deliveries(context.Background(), "h", Query{Cursor: page.NextCursor})
+		require.NoError(t, err)
+		require.Len(t, page.Deliveries, 1)
+		assert.Equal(t, ids[2], page.Deliveries[0].ID)
+	})
+}

@@ -131,8 +131,8 @@ func (b *batch) write(ms ...mutation) error {
 	return nil
 }
 
-// writeLater stages entries that may spill into follow-up transactions, such as
-// expiry rewrites of older attempts.
+// writeLater stages entries that may spill into follow-up transactions: expiry
+// rewrites of older attempts too many to share a transaction with their move.
 func (b *batch) writeLater(ms ...mutation) {
 	b.later = append(b.later, ms...)
 }
@@ -298,9 +298,14 @@ func (g *group) flush() {
 	}
 }
 
-// commitLater writes entries that did not have to be atomic with their op, in as
-// many transactions as they need. A failure leaves some records without their
-// expiry, which wastes space but loses nothing, so it is logged, not returned.
+// commitLater writes entries that could not be atomic with their op, in as many
+// transactions as they need. A failure leaves some attempt records with a stale
+// expiry, so it is logged, not returned: the delivery itself is safe.
+//
+// TODO: a crash or a failure here leaves the older attempts of a replayed
+// delivery expiring on their old schedule, or those of a finished one never
+// expiring. It happens only for deliveries whose attempts do not fit in one
+// transaction with their move (hundreds of attempts with large responses).
 func (s *Store) commitLater(ms []mutation) {
 	for len(ms) > 0 {
 		txn := s.db.NewTransaction(true)

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -241,4 +242,80 @@ func TestLeaseAndAckKeepsTheScheduleCursorAhead(t *testing.T) {
 		assert.Equal(t, clock.Now().UnixNano(), low, "the seek starts at the live delivery")
 		assert.Equal(t, []string{id}, leaseIDs(leaseAll(t, s, "h", 8)))
 	})
+}
+
+// sortedIDs enqueues n deliveries for hook in one call, so that they share
+// their due time, and returns their ids in schedule order.
+func sortedIDs(t *testing.T, s *Store, hook string, n int) []string {
+	t.Helper()
+	var items []Item
+	for i := 0; i < n; i++ {
+		items = append(items, item("", hook))
+	}
+	ids := enqueue(t, s, items...)
+	slices.Sort(ids)
+	return ids
+}
+
+func TestLeaseSeeksPastTiesAndLeasesHeldForLong(t *testing.T) {
+	// Regression: Lease sought to the due time of the first live key, so it
+	// walked the tombstones of every delivery finished since, among those
+	// sharing a due time or behind one lease held by a slow request.
+	runStore(t, func(t *testing.T, s *Store, _ *fakeClock) {
+		ids := sortedIDs(t, s, "h", 10)
+		slow := leaseAll(t, s, "h", 1)
+		require.Equal(t, ids[:1], leaseIDs(slow))
+		for _, l := range leaseAll(t, s, "h", 3) {
+			record(t, s, l, delivered(200))
+		}
+
+		s.mu.Lock()
+		h := s.hooks["h"]
+		low, lowID := h.low, h.lowID
+		s.mu.Unlock()
+		d := getDelivery(t, s, ids[4])
+		assert.Equal(t, d.DueAt.UnixNano(), low)
+		assert.Equal(t, ids[4], formatID(lowID), "the seek starts at the first free delivery")
+		assert.Equal(t, ids[4:6], leaseIDs(leaseAll(t, s, "h", 2)))
+	})
+}
+
+func TestLeaseBehindTheCursorIsDueAgainOnceItEnds(t *testing.T) {
+	tests := []struct {
+		name string
+		end  func(t *testing.T, s *Store, clock *fakeClock, l Lease)
+	}{
+		{name: "expired", end: func(_ *testing.T, _ *Store, clock *fakeClock, _ Lease) {
+			clock.Advance(31 * time.Second)
+		}},
+		{name: "abandoned", end: func(_ *testing.T, s *Store, _ *fakeClock, l Lease) {
+			s.Abandon(l)
+		}},
+		{name: "retried", end: func(t *testing.T, s *Store, clock *fakeClock, l Lease) {
+			record(t, s, l, retryAt(clock.Now(), 503))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runStore(t, func(t *testing.T, s *Store, clock *fakeClock) {
+				ids := sortedIDs(t, s, "h", 5)
+				held := leaseAll(t, s, "h", 1)[0]
+				for _, l := range leaseAll(t, s, "h", 2) {
+					record(t, s, l, delivered(200))
+				}
+				rest := leaseAll(t, s, "h", 8)
+				require.Equal(t, ids[3:], leaseIDs(rest))
+				assert.Equal(t, 3, stats(t, s).InFlight, "the held lease is kept")
+				for _, l := range rest {
+					record(t, s, l, delivered(200))
+				}
+				assert.Empty(t, leaseAll(t, s, "h", 8), "the held lease is still live")
+
+				tt.end(t, s, clock, held)
+
+				assert.Equal(t, []string{held.Delivery.ID},
+					leaseIDs(leaseAll(t, s, "h", 8)))
+			})
+		})
+	}
 }

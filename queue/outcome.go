@@ -144,16 +144,15 @@ func (o *recordOp) apply(b *batch) error {
 	if failures != b.failuresOf(d.HookID) {
 		es = append(es, failuresEntry(d.HookID, failures))
 	}
-	var later []mutation
+	var rewrites []mutation
 	if exp != oldExp {
-		if later, err = b.rewriteAttempts(o.id, old.Attempts, exp); err != nil {
+		if rewrites, err = b.rewriteAttempts(o.id, old.Attempts, exp); err != nil {
 			return err
 		}
 	}
-	if err := b.write(es...); err != nil {
+	if err := b.writeMove(es, rewrites); err != nil {
 		return err
 	}
-	b.writeLater(later...)
 
 	b.setFailures(d.HookID, failures)
 	o.result = Recorded{Attempt: a.Number, Status: d.Status, Failures: failures}

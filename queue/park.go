@@ -176,16 +176,15 @@ func (c *chunk) moveEach(b *batch, keys [][]byte, want Status, idOf func([]byte)
 		d := old
 		exp := change(&d)
 		ms := b.moveEntries(&old, &d, oldExp, exp)
-		var later []mutation
+		var rewrites []mutation
 		if exp != oldExp {
-			if later, err = b.rewriteAttempts(id, old.Attempts, exp); err != nil {
+			if rewrites, err = b.rewriteAttempts(id, old.Attempts, exp); err != nil {
 				return err
 			}
 		}
-		if err := b.write(ms...); err != nil {
+		if err := b.writeMove(ms, rewrites); err != nil {
 			return c.stop(err)
 		}
-		b.writeLater(later...)
 		c.cursor, c.staged = k, true
 		c.moved++
 		s := b.s
@@ -352,14 +351,13 @@ func (o *replayOp) apply(b *batch) error {
 		d.Status, d.DueAt = StatusParked, time.Time{}
 	}
 	ms := b.moveEntries(&old, &d, oldExp, 0)
-	later, err := b.rewriteAttempts(o.id, old.Attempts, 0)
+	rewrites, err := b.rewriteAttempts(o.id, old.Attempts, 0)
 	if err != nil {
 		return err
 	}
-	if err := b.write(ms...); err != nil {
+	if err := b.writeMove(ms, rewrites); err != nil {
 		return err
 	}
-	b.writeLater(later...)
 
 	o.result = d
 	s, id := b.s, o.id

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	badger "github.com/dgraph-io/badger/v4"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -194,4 +195,85 @@ func TestReplayOfUnfinishedDeliveryConflicts(t *testing.T) {
 		_, err = s.Replay(context.Background(), "dlv_00000000000000000000000000")
 		assert.ErrorIs(t, err, ErrNotFound)
 	})
+}
+
+// commitWithoutFollowUps applies o in a batch of its own and commits only that
+// transaction, as if the process died before any follow-up transaction ran.
+func commitWithoutFollowUps(t *testing.T, s *Store, o op) {
+	t.Helper()
+	o.bind(make(chan error, 1))
+	b := s.newBatch()
+	require.NoError(t, o.apply(b))
+	require.NoError(t, b.txn.Commit())
+}
+
+func TestReplayUnexpiresOldAttemptsInTheSameWrite(t *testing.T) {
+	// Regression: the attempts' expiry was cleared in a follow-up transaction,
+	// so a crash right after a replay left them expiring on the old schedule
+	// while the delivery was pending again.
+	runStore(t, func(t *testing.T, s *Store, clock *fakeClock) {
+		id := enqueue(t, s, item("a", "h"))[0]
+		record(t, s, leaseAll(t, s, "h", 1)[0], retryAt(clock.Now(), 500))
+		record(t, s, leaseAll(t, s, "h", 1)[0], failed(500))
+		raw, err := parseID(id)
+		require.NoError(t, err)
+
+		commitWithoutFollowUps(t, s, &replayOp{id: raw})
+		clock.Advance(721 * time.Hour)
+
+		rec := getDelivery(t, s, id)
+		assert.Equal(t, StatusPending, rec.Status)
+		assert.Len(t, rec.AttemptLog, 2, "attempts of a pending delivery never expire")
+	})
+}
+
+func TestFinishingExpiresOldAttemptsInTheSameWrite(t *testing.T) {
+	// Regression: the attempts' expiry was set in a follow-up transaction, so a
+	// crash right after the last attempt left the older ones stored for good.
+	runStore(t, func(t *testing.T, s *Store, clock *fakeClock) {
+		id := enqueue(t, s, item("a", "h"))[0]
+		record(t, s, leaseAll(t, s, "h", 1)[0], retryAt(clock.Now(), 500))
+		l := leaseAll(t, s, "h", 1)[0]
+		raw, err := parseID(id)
+		require.NoError(t, err)
+
+		commitWithoutFollowUps(t, s, &recordOp{id: raw, token: l.Token,
+			report: delivered(200)})
+
+		var exps []uint64
+		require.NoError(t, s.db.View(func(txn *badgerTxn) error {
+			return scanPrefix(txn, attemptPrefix(raw), false, func(it *badgerItem) error {
+				exps = append(exps, it.ExpiresAt())
+				return nil
+			})
+		}))
+		require.Len(t, exps, 2)
+		assert.NotZero(t, exps[0], "the first attempt expires with the delivery")
+		assert.Equal(t, exps[1], exps[0])
+	})
+}
+
+func TestReplayOfDeliveryWithMoreAttemptsThanATransactionHolds(t *testing.T) {
+	clock := newClock()
+	opt := testOptions(t, t.TempDir(), clock).
+		WithBadgerOptions(func(o badger.Options) badger.Options {
+			return o.WithMemTableSize(64 << 10)
+		})
+	s := openStore(t, opt)
+	id := enqueue(t, s, item("a", "h"))[0]
+	attempts := int(s.maxTxnCount) + 1
+	for i := 1; i < attempts; i++ {
+		record(t, s, leaseAll(t, s, "h", 1)[0], retryAt(clock.Now(), 500))
+	}
+	record(t, s, leaseAll(t, s, "h", 1)[0], failed(500))
+
+	d, err := s.Replay(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, StatusPending, d.Status)
+
+	clock.Advance(721 * time.Hour)
+	rec := getDelivery(t, s, id)
+	assert.Len(t, rec.AttemptLog, attempts, "every attempt lost its expiry")
+	record(t, s, leaseAll(t, s, "h", 1)[0], delivered(200))
+	assert.Len(t, getDelivery(t, s, id).AttemptLog, attempts+1)
 }

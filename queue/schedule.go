@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -15,9 +16,14 @@ import (
 // The schedule is kept per hook, so a slow or dead endpoint holds up only its
 // own deliveries. Durable state is the q/ keys; in memory each hook keeps:
 //
-//   - low, a lower bound of its earliest scheduled due time. Lease seeks there
-//     instead of the start of the hook's keys, which after many dequeues would
-//     mean walking thousands of tombstones.
+//   - low and lowID, a lower bound of its first schedule key (due time, then
+//     id) not under a live lease, as of the last Lease and lowered by every
+//     addition since. Lease seeks there, or to an expired lease's key if that
+//     comes first, instead of the start of the hook's keys: after many
+//     dequeues that would mean walking thousands of tombstones, and so would
+//     seeking to a lease held for long by a slow request. The id matters when
+//     many deliveries share a due time, as those of one ingest batch or of a
+//     released backlog do.
 //   - free, the due time of its first delivery not under lease (as of the last
 //     Lease, lowered by every addition since), and next, the earlier of free and
 //     the first lease deadline: when Lease may find work. A heap orders hooks by
@@ -30,6 +36,7 @@ import (
 type hookEntry struct {
 	id       string
 	low      int64
+	lowID    rawID
 	free     int64
 	next     int64
 	epoch    uint64 // bumped whenever work is added, see Lease
@@ -63,7 +70,9 @@ func (s *Store) refresh(h *hookEntry) {
 
 // available records that a delivery of h is on the schedule, free, from due.
 func (s *Store) available(h *hookEntry, due int64) {
-	h.low = min(h.low, due)
+	if due <= h.low {
+		h.low, h.lowID = due, rawID{}
+	}
 	h.free = min(h.free, due)
 	h.epoch++
 	s.refresh(h)
@@ -80,7 +89,7 @@ func (s *Store) unscheduled(h *hookEntry, id rawID) {
 	h.pending--
 	delete(h.leases, id)
 	if h.pending == 0 {
-		h.low, h.free = math.MaxInt64, math.MaxInt64
+		h.low, h.lowID, h.free = math.MaxInt64, rawID{}, math.MaxInt64
 		clear(h.leases)
 	}
 	s.refresh(h)
@@ -167,14 +176,17 @@ func (s *Store) Lease(ctx context.Context, hookID string, n int) ([]Lease, error
 		s.mu.Unlock()
 		return nil, nil
 	}
-	low, epoch := h.low, h.epoch
+	low, lowID, epoch := h.low, h.lowID, h.epoch
 	leased := make(map[rawID]int64, len(h.leases))
 	for id, l := range h.leases {
 		leased[id] = l.deadline
+		if l.deadline <= nowNs && keyBefore(l.due, id, low, lowID) {
+			low, lowID = l.due, id // The expired lease's delivery is due again.
+		}
 	}
 	s.mu.Unlock()
 
-	sc, err := s.scanDue(hookID, low, nowNs, n, leased)
+	sc, err := s.scanDue(hookID, low, lowID, nowNs, n, leased)
 	if err != nil {
 		return nil, s.mapErr(fmt.Errorf("leasing from hook %s: %w", hookID, err))
 	}
@@ -196,14 +208,14 @@ func (s *Store) Lease(ctx context.Context, hookID string, n int) ([]Lease, error
 		sc.seen[c.id] = true
 	}
 	if sc.complete {
-		for id := range h.leases {
-			if !sc.seen[id] {
+		for id, l := range h.leases {
+			if !sc.seen[id] && !keyBefore(l.due, id, low, lowID) {
 				delete(h.leases, id) // Its delivery left the schedule.
 			}
 		}
 	}
 	if h.epoch == epoch {
-		h.low, h.free = sc.firstLive, sc.nextFree
+		h.low, h.lowID, h.free = sc.nextFree, sc.nextFreeID, sc.nextFree
 	} else {
 		// Work was added during the scan; keep the committer's lower bounds.
 		h.free = min(h.free, sc.nextFree)
@@ -219,25 +231,31 @@ type dueCandidate struct {
 }
 
 type dueScan struct {
-	due       []dueCandidate
-	firstLive int64 // first schedule key at or after low
-	nextFree  int64 // due time of the first delivery left unleased
-	complete  bool  // the scan passed every delivery due by now
-	seen      map[rawID]bool
+	due        []dueCandidate
+	nextFree   int64 // due time of the first delivery left unleased
+	nextFreeID rawID // and its id
+	complete   bool  // the scan passed every delivery due by now
+	seen       map[rawID]bool
 }
 
-// scanDue reads a hook's schedule from low and picks up to n deliveries that are
-// due and not under a live lease.
-func (s *Store) scanDue(hook string, low, now int64, n int, leased map[rawID]int64) (dueScan,
-	error) {
-	sc := dueScan{firstLive: math.MaxInt64, nextFree: math.MaxInt64, seen: map[rawID]bool{}}
+// keyBefore reports whether schedule key (due, id) sorts before (due2, id2).
+func keyBefore(due int64, id rawID, due2 int64, id2 rawID) bool {
+	return due < due2 || due == due2 && bytes.Compare(id[:], id2[:]) < 0
+}
+
+// scanDue reads a hook's schedule from the key (low, lowID) and picks up to n
+// deliveries that are due and not under a live lease.
+func (s *Store) scanDue(hook string, low int64, lowID rawID, now int64, n int,
+	leased map[rawID]int64) (dueScan, error) {
+	sc := dueScan{nextFree: math.MaxInt64, seen: map[rawID]bool{}}
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
 
 	prefix := schedulePrefix(hook)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 	sc.complete = true
-	for it.Seek(joinKey(prefix, be64(uint64(max(low, 0))))); it.ValidForPrefix(prefix); it.Next() {
+	start := joinKey(prefix, be64(uint64(max(low, 0))), lowID[:])
+	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
 		k := it.Item().Key()[len(prefix):]
 		if len(k) != 8+idLen {
 			it.Close()
@@ -246,9 +264,8 @@ func (s *Store) scanDue(hook string, low, now int64, n int, leased map[rawID]int
 		due := int64(binary.BigEndian.Uint64(k))
 		var id rawID
 		copy(id[:], k[8:])
-		sc.firstLive = min(sc.firstLive, due)
 		if due > now {
-			sc.nextFree = due
+			sc.nextFree, sc.nextFreeID = due, id
 			break
 		}
 		if deadline, ok := leased[id]; ok && deadline > now {
@@ -256,7 +273,7 @@ func (s *Store) scanDue(hook string, low, now int64, n int, leased map[rawID]int
 			continue
 		}
 		if len(sc.due) == n {
-			sc.nextFree = due
+			sc.nextFree, sc.nextFreeID = due, id
 			sc.complete = false
 			break
 		}

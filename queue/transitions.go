@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -58,7 +59,7 @@ func (b *batch) moveEntries(old, d *Delivery, oldExp, exp uint64) []mutation {
 }
 
 // rewriteAttempts returns writes that give a delivery's first n attempts a new
-// expiry. They may spill into follow-up transactions (see commitLater).
+// expiry, for writeMove.
 func (b *batch) rewriteAttempts(id rawID, n int, exp uint64) ([]mutation, error) {
 	var ms []mutation
 	for i := 1; i <= n; i++ {
@@ -76,6 +77,27 @@ func (b *batch) rewriteAttempts(id rawID, n int, exp uint64) ([]mutation, error)
 		ms = append(ms, set(attemptKey(id, i), v, exp))
 	}
 	return ms, nil
+}
+
+// writeMove stages the writes that move a delivery together with the rewrites
+// of its attempts' expiry, as one unit: a crash between the two would leave the
+// attempts of a replayed delivery expiring while it is pending again, or those
+// of a finished one never expiring. Only when the whole does not fit in a
+// transaction of its own are the rewrites left to follow-up transactions (see
+// commitLater).
+func (b *batch) writeMove(move, rewrites []mutation) error {
+	if len(rewrites) == 0 {
+		return b.write(move...)
+	}
+	err := b.write(append(move[:len(move):len(move)], rewrites...)...)
+	if !errors.Is(err, ErrTxnTooBig) {
+		return err
+	}
+	if err := b.write(move...); err != nil {
+		return err
+	}
+	b.writeLater(rewrites...)
+	return nil
 }
 
 // moved updates the in-memory index after a delivery went from old to d. The

@@ -271,7 +271,9 @@ func (v verification) checkStandard(header http.Header, names [3]string) (Result
 // tolerance.
 func (v verification) checkTimestamp(ts string) (time.Time, error) {
 	unix, _ := parseUnix(ts)
-	signed := time.Unix(unix, 0)
+	// time.Unix wraps around past year 292277026596, which would make such a
+	// timestamp look far in the past; any value this large is far ahead.
+	signed := time.Unix(min(unix, maxUnixSeconds), 0)
 	tolerance := v.cfg.tolerance
 	if age := v.now.Sub(signed); age > tolerance {
 		return signed, fmt.Errorf("%w (signed %s before now, tolerance %s)",
@@ -381,6 +383,10 @@ func parseStandard(value string) ([][sha256.Size]byte, error) {
 	}
 	return sigs, nil
 }
+
+// maxUnixSeconds bounds the timestamps checkTimestamp converts to time.Time:
+// far enough ahead to be outside any tolerance, near enough not to overflow.
+const maxUnixSeconds = 1 << 62
 
 // parseUnix parses unix seconds written as 1 to 19 ASCII digits.
 func parseUnix(s string) (int64, bool) {

@@ -340,6 +340,33 @@ func TestVerifyTimestampErrorsSayWhichWayAndHowFar(t *testing.T) {
 	assert.NotErrorIs(t, tooOld, ErrTimestampTooNew)
 }
 
+func TestVerifyCallsAHugeTimestampTooNew(t *testing.T) {
+	// Regression: time.Unix wrapped around for timestamps near the int64
+	// limit, and they were reported as too old.
+	tests := []struct {
+		name string
+		ts   string
+	}{
+		{name: "largest int64", ts: "9223372036854775807"},
+		{name: "wraps time.Unix", ts: "9223372000000000000"},
+		{name: "year 5138", ts: "99999999999"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, h := range []http.Header{
+				vectorHeader("t="+tt.ts+",v1="+vectorHex, "", "", ""),
+				vectorHeader("", vectorID, tt.ts, vectorStandard),
+			} {
+				_, err := Verify(h, []byte(vectorBody), []string{vectorSecret},
+					clockAt(vectorTime))
+
+				assert.ErrorIs(t, err, ErrTimestampTooNew)
+				assert.NotErrorIs(t, err, ErrTimestampTooOld)
+			}
+		})
+	}
+}
+
 func TestVerifyAcceptsRotationSignaturesInEitherOrder(t *testing.T) {
 	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	old, primary := testSecret(1, 32), testSecret(2, 32)
