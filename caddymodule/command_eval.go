@@ -34,40 +34,58 @@ wrong, is printed to stderr.`,
 			cmd.Flags().String("rule", "", "hook document to evaluate (JSON file)")
 			cmd.Flags().String("event", "", "event to evaluate it against (JSON file)")
 			cmd.Flags().Bool("explain", false, "also print the value of every node")
-			cmd.RunE = caddycmd.WrapCommandFuncForCobra(func(fl caddycmd.Flags) (int, error) {
-				return runEval(fl.String("rule"), fl.String("event"), fl.Bool("explain"),
-					os.Stdout, os.Stderr), nil
+			// eval prints its own reasons, so cobra does not add an
+			// "Error: exiting with status 2" line to them.
+			cmd.SilenceErrors = true
+			cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+				return evalExit(c, evalFail(c.ErrOrStderr(), "eval: %v", err))
 			})
+			cmd.RunE = func(c *cobra.Command, _ []string) error {
+				fl := caddycmd.Flags{FlagSet: c.Flags()}
+				return evalExit(c, runEval(fl.String("rule"), fl.String("event"),
+					fl.Bool("explain"), c.OutOrStdout(), c.ErrOrStderr()))
+			}
 		},
 	})
 }
 
 // runEval is the eval subcommand; it returns the exit status.
 func runEval(rulePath, eventPath string, explain bool, stdout, stderr io.Writer) int {
-	fail := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, format+"\n", args...)
-		return 2
-	}
 	if rulePath == "" || eventPath == "" {
-		return fail("eval needs --rule RULE.json and --event EVENT.json")
+		return evalFail(stderr, "eval needs --rule RULE.json and --event EVENT.json")
 	}
 	rule, err := os.ReadFile(rulePath)
 	if err != nil {
-		return fail("reading rule: %v", err)
+		return evalFail(stderr, "reading rule: %v", err)
 	}
 	ev, err := os.ReadFile(eventPath)
 	if err != nil {
-		return fail("reading event: %v", err)
+		return evalFail(stderr, "reading event: %v", err)
 	}
 
 	out, err := hook.EvaluateDocuments(rule, ev, explain)
 	if err != nil {
-		return fail("%v", err)
+		return evalFail(stderr, "%v", err)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(out); err != nil {
-		return fail("writing result: %v", err)
+		return evalFail(stderr, "writing result: %v", err)
 	}
 	return 0
+}
+
+// evalFail prints the reason eval cannot evaluate and returns its exit status.
+func evalFail(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, format+"\n", args...)
+	return 2
+}
+
+// evalExit makes cobra end the command with the exit status, which only
+// WrapCommandFuncForCobra can carry to Caddy's main.
+func evalExit(cmd *cobra.Command, status int) error {
+	exit := caddycmd.WrapCommandFuncForCobra(func(caddycmd.Flags) (int, error) {
+		return status, nil
+	})
+	return exit(cmd, nil)
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -115,4 +117,34 @@ func TestEvalCommandExplain(t *testing.T) {
 	require.Len(t, out.Trace.Rules, 3)
 	assert.Equal(t, "heat_score", out.Trace.Rules[0].Field)
 	assert.NotContains(t, stdout.String(), `\u003e`, "no HTML escaping in CLI output")
+}
+
+func TestEvalCommandPrintsOnlyItsOwnReasons(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"invalid rule", []string{"--rule", "testdata/eval/bad-rule.json",
+			"--event", "testdata/eval/hot-lead.json"},
+			"rule: conditions.rules[0].value: heat_score is a number\n"},
+		{"unknown flag", []string{"--rule", "testdata/eval/seed-rule.json", "--evnt", "x"},
+			"eval: unknown flag: --evnt\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eval, ok := caddycmd.Commands()["eval"]
+			require.True(t, ok)
+			cmd := &cobra.Command{Use: eval.Name}
+			eval.CobraFunc(cmd)
+			var stdout, stderr bytes.Buffer
+			cmd.SetOut(&stdout)
+			cmd.SetErr(&stderr)
+			cmd.SetArgs(tc.args)
+
+			err := cmd.Execute()
+
+			assert.EqualError(t, err, "exiting with status 2", "Caddy's main exits 2")
+			assert.Equal(t, tc.stderr, stderr.String())
+		})
+	}
 }

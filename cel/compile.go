@@ -61,7 +61,7 @@ func Compile(tree *Condition) (*Rule, error) {
 		return nil, fmt.Errorf("conditions compile to %d bytes of CEL, over the limit of %d",
 			len(src), MaxSourceSize)
 	}
-	prg, err := program(src)
+	prg, err := treeProgram(tree, true)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +89,11 @@ func plan(src string, fuse bool) (celgo.Program, error) {
 	if ast.OutputType() != celgo.BoolType {
 		return nil, fmt.Errorf("compiling CEL: result is %v, not bool", ast.OutputType())
 	}
+	return programOf(e, ast, fuse)
+}
+
+// programOf plans the program of a checked rule expression.
+func programOf(e *celgo.Env, ast *celgo.Ast, fuse bool) (celgo.Program, error) {
 	opts := []celgo.ProgramOption{
 		celgo.EvalOptions(celgo.OptOptimize),
 		celgo.CustomDecoratorV2(selectFields),

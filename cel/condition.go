@@ -24,6 +24,11 @@ const (
 
 	// MaxStringValue is the longest string value or field path, in bytes.
 	MaxStringValue = 4096
+
+	// MaxPathKeys is the most keys in a field path (`data.bounce.kind` has
+	// three). Each key after the first nests the leaf's CEL one level
+	// deeper, and CEL bounds how deeply an expression may nest.
+	MaxPathKeys = 16
 )
 
 // Group operators.
@@ -242,6 +247,9 @@ func (l *Condition) parseField(v any, path string) error {
 		return fieldErr(path, "is %d bytes, over the limit of %d", len(f), MaxStringValue)
 	}
 	segs := strings.Split(f, ".")
+	if len(segs) > MaxPathKeys {
+		return fieldErr(path, "has %d keys, over the limit of %d", len(segs), MaxPathKeys)
+	}
 	for _, s := range segs {
 		if s == "" {
 			return fieldErr(path, "%q has an empty key (two dots, or a dot at an end)", f)
@@ -384,8 +392,12 @@ func (l *Condition) scalar(v any, path string) (any, error) {
 		if !ok {
 			return nil, fieldErr(path, "timestamp is an RFC 3339 string")
 		}
-		if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
 			return nil, fieldErr(path, "timestamp is an RFC 3339 string; %q is not one", s)
+		}
+		if t.Before(minInstant) || t.After(maxInstant) {
+			return nil, fieldErr(path, "%q is outside the years 0001 to 9999 (UTC)", s)
 		}
 		return out, nil
 	}
@@ -394,6 +406,12 @@ func (l *Condition) scalar(v any, path string) (any, error) {
 	}
 	return out, nil
 }
+
+// The instants a timestamp value may name: those CEL's timestamps hold.
+var (
+	minInstant = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxInstant = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
 
 // onlyKeys rejects keys other than the allowed ones, so that a typo never
 // silently changes what a rule means.

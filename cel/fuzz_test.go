@@ -10,8 +10,10 @@ import (
 
 // FuzzRule parses a condition tree and an event from arbitrary bytes. A tree
 // that validates must compile; for every valid event its program must run
-// without error, agree with the plain Go evaluator, with the same expression
-// on cel-go's general nodes alone, and with Explain.
+// without error, give the same result again from the lookups the activation
+// caches for later rules, agree with the plain Go evaluator, with the same
+// expression compiled whole on cel-go's general nodes alone, and with
+// Explain.
 func FuzzRule(f *testing.F) {
 	seeds := []struct{ tree, event string }{
 		{`{"operator":"AND","rules":[{"field":"heat_score","op":"gt","value":5},` +
@@ -61,6 +63,9 @@ func FuzzRule(f *testing.F) {
 		got, err := r.Match(a)
 		if err != nil {
 			t.Fatalf("evaluation error: %v", err)
+		}
+		if again, err := r.Match(a); err != nil || again != got {
+			t.Fatalf("second rule of the activation says %v (%v), first %v", again, err, got)
 		}
 		if want := baseline(t, r).Eval(e.Fields()); got != want {
 			t.Fatalf("CEL says %v, Go evaluator %v\nexpression: %s\nevent: %s",

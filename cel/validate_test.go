@@ -171,6 +171,20 @@ func TestLimits(t *testing.T) {
 		{"17 groups nested inside OR and NOT", nestMixed(17, x),
 			"groups nest deeper than 16 levels"},
 		{"16 groups nested inside OR and NOT", nestMixed(16, x), ""},
+		{"16 keys in a path", leaf(keys(16), "contains", "x"), ""},
+		{"17 keys in a path", leaf(keys(17), "exists", true),
+			"conditions.field: has 17 keys, over the limit of 16"},
+		{"16 keys in a path 16 groups deep", nestMixed(16, leaf(keys(16), "contains", "x")),
+			""},
+		{"earliest timestamp", leaf("timestamp", "gte", "0001-01-01T00:00:00Z"), ""},
+		{"latest timestamp", leaf("timestamp", "lte", "9999-12-31T23:59:59.999999999Z"), ""},
+		{"timestamp before year 1", leaf("timestamp", "gt", "0000-12-31T23:59:59Z"),
+			`conditions.value: "0000-12-31T23:59:59Z" is outside the years 0001 to 9999`},
+		{"timestamp offset before year 1", leaf("timestamp", "eq", "0001-01-01T00:30:00+01:00"),
+			`conditions.value: "0001-01-01T00:30:00+01:00" is outside the years 0001 to 9999`},
+		{"timestamp offset after year 9999", leaf("timestamp", "in", []any{
+			"2026-01-01T00:00:00Z", "9999-12-31T23:00:00-01:30"}),
+			`conditions.value[1]: "9999-12-31T23:00:00-01:30" is outside the years 0001 to 9999`},
 		{"long field path", leaf(strings.Repeat("a", MaxStringValue+1), "exists", true),
 			"conditions.field: is 4097 bytes, over the limit of 4096"},
 		{"long list item", leaf("x", "in", []any{strings.Repeat("a", MaxStringValue+1)}),
@@ -227,6 +241,9 @@ func TestConditionRoundTripsThroughJSON(t *testing.T) {
 	out, _ = c.MarshalJSON()
 	assert.JSONEq(t, `{"operator":"OR","rules":[{"field":"x","op":"gte","value":1}]}`, string(out))
 }
+
+// keys returns a field path of n keys.
+func keys(n int) string { return strings.TrimSuffix(strings.Repeat("k.", n), ".") }
 
 // nestMixed wraps a leaf in depth groups, cycling through NOT, OR and AND.
 func nestMixed(depth int, inner string) string {

@@ -160,7 +160,12 @@ func normalize(m map[string]any, d Defaults) error {
 		m[name] = nv
 	}
 	if dom, ok := m["domain"].(string); ok {
-		m["domain"] = NormalizeDomain(dom)
+		norm := NormalizeDomain(dom)
+		if strings.HasSuffix(norm, ".") {
+			return errorf("domain", "%q is not a domain name: it ends with more than one dot",
+				dom)
+		}
+		m["domain"] = norm
 	}
 
 	c, _ := CategoryOf(m["type"].(string))

@@ -98,6 +98,8 @@ func TestEventValidationNamesTheField(t *testing.T) {
 			"domain: required for message.bounced events"},
 		{"empty domain", `{"id":"e","type":"intent.hot_lead","domain":""}`,
 			"domain: required for intent.hot_lead events"},
+		{"domain with two trailing dots", `{"id":"e","type":"intent.hot_lead","domain":"a.b.."}`,
+			`domain: "a.b.." is not a domain name: it ends with more than one dot`},
 		{"number as string", `{"id":"e","type":"job.failed","heat_score":"8"}`,
 			"heat_score: must be a number, not a string"},
 		{"null known field", `{"id":"e","type":"job.failed","recipient":null}`,

@@ -191,7 +191,7 @@ func FromDocument(doc map[string]any) (*Hook, error) {
 	h.ID = d.str("id")
 	h.Name = d.str("name")
 	h.Account = d.str("account")
-	h.Domain = event.NormalizeDomain(d.str("domain"))
+	h.Domain = d.domain()
 	h.URL = d.str("url")
 	h.Method = strings.ToUpper(d.str("method"))
 	h.Secret = d.str("secret")
@@ -370,6 +370,18 @@ func (d *reader) str(key string) string {
 		d.fail(key, "must be a string")
 	}
 	return s
+}
+
+// domain reads the domain, normalized. A domain that normalizes to nothing
+// or to a name ending with a dot is refused: as "." it would widen the hook
+// to every domain, as "a.." it would match no event.
+func (d *reader) domain() string {
+	raw := d.str("domain")
+	dom := event.NormalizeDomain(raw)
+	if raw != "" && (dom == "" || strings.HasSuffix(dom, ".")) {
+		d.fail("domain", "%q is not a domain name", raw)
+	}
+	return dom
 }
 
 func (d *reader) strMap(key string) map[string]string {
