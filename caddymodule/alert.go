@@ -76,6 +76,9 @@ func (a *App) alertAddress(account string) string {
 }
 
 // sendAlert emails one alert, trying again after failures.
+//
+// TODO: an alert waiting for its next try lives only in memory: a stop or a
+// crash before it is sent loses it, while the hook stays disabled.
 func (a *App) sendAlert(to string, d dispatch.Disabled) {
 	for try := 0; ; try++ {
 		err := a.mailer.SendDisableAlert(context.Background(), to, d)

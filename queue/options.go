@@ -181,6 +181,10 @@ const valueThreshold = 256
 // against keeping values in the tree. Under SyncAlways a group commit syncs the
 // value log and the memtable's write-ahead log once each. Conflict detection is
 // off because a single goroutine writes.
+//
+// TODO: with SyncWrites, Badger (v4.9) logs a failed value-log sync instead of
+// returning it, so a disk error at that moment could acknowledge a write that
+// is not on disk. Syncing through DB.Sync instead would return the error.
 func (o Options) badgerOptions() badger.Options {
 	logger := o.Logger
 	if logger == nil {
