@@ -61,7 +61,11 @@ func Compile(tree *Condition) (*Rule, error) {
 		return nil, fmt.Errorf("conditions compile to %d bytes of CEL, over the limit of %d",
 			len(src), MaxSourceSize)
 	}
-	prg, err := treeProgram(tree, true)
+	e, checked, err := checkTree(tree)
+	if err != nil {
+		return nil, err
+	}
+	prg, err := programOf(e, checked, true)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/google/cel-go/common/types"
 )
 
-// treeProgram compiles a tree to the program of its Source.
+// checkTree type-checks the expression of a tree, its Source.
 //
 // CEL's checker takes time in the square of an expression's size: each
 // overload it resolves copies every type substitution made so far in the
@@ -19,13 +19,14 @@ import (
 // leaves are independent of each other, so each leaf is checked on its own
 // and the checked leaves are joined with the group operators, as the parser
 // would join them: the tree checks in time proportional to its size.
-func treeProgram(tree *Condition, fuse bool) (celgo.Program, error) {
-	if tree == nil {
-		return plan("true", fuse)
-	}
+func checkTree(tree *Condition) (*celgo.Env, *celgo.Ast, error) {
 	e, err := env()
 	if err != nil {
-		return nil, fmt.Errorf("creating CEL environment: %v", err)
+		return nil, nil, fmt.Errorf("creating CEL environment: %v", err)
+	}
+	if tree == nil {
+		a, iss := e.Compile("true")
+		return e, a, iss.Err()
 	}
 	j := &joiner{
 		env:   e,
@@ -35,19 +36,19 @@ func treeProgram(tree *Condition, fuse bool) (celgo.Program, error) {
 	}
 	root, err := j.node(tree)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	parsed := celast.NewAST(root, celast.NewSourceInfo(nil))
 	checked, err := celast.ToProto(celast.NewCheckedAST(parsed, j.types, j.refs))
 	if err != nil {
-		return nil, fmt.Errorf("joining checked CEL: %v", err)
+		return nil, nil, fmt.Errorf("joining checked CEL: %v", err)
 	}
 	a, err := celgo.CheckedExprToAstWithSource(checked, nil)
 	if err != nil {
-		return nil, fmt.Errorf("joining checked CEL: %v", err)
+		return nil, nil, fmt.Errorf("joining checked CEL: %v", err)
 	}
-	return programOf(e, a, fuse)
+	return e, a, nil
 }
 
 // joiner builds the checked expression of a tree from its checked leaves.

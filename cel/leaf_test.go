@@ -198,14 +198,15 @@ func TestFusedGroupsAgreeWithTheGeneralNodes(t *testing.T) {
 	}
 }
 
-// isFused reports whether the whole expression has a fused form.
-func isFused(t *testing.T, src string) bool {
+// isFused reports whether the whole expression of a tree, as Compile checks
+// it, has a fused form.
+func isFused(t *testing.T, tree string) bool {
 	t.Helper()
-	e, err := env()
+	c, err := parseTree(t, tree)
 	require.NoError(t, err)
-	ast, iss := e.Compile(src)
-	require.NoError(t, iss.Err())
-	root := ast.NativeRep().Expr()
+	_, checked, err := checkTree(c)
+	require.NoError(t, err)
+	root := checked.NativeRep().Expr()
 	_, ok := newFuser(root).conds[root.ID()]
 	return ok
 }
@@ -242,9 +243,8 @@ func TestLeavesOnFieldsAndListsAreFused(t *testing.T) {
 		{group("AND", leaf("heat_score", "gt", 5), leaf("timestamp", "lt",
 			"2026-01-01T00:00:00Z")), false},
 	} {
-		src := mustRule(t, tc.tree).Expression()
-		t.Run(src, func(t *testing.T) {
-			assert.Equal(t, tc.fused, isFused(t, src))
+		t.Run(mustRule(t, tc.tree).Expression(), func(t *testing.T) {
+			assert.Equal(t, tc.fused, isFused(t, tc.tree))
 		})
 	}
 }
