@@ -30,7 +30,8 @@ var presets = map[string]Preset{
 				{"field": "intent_category", "op": "eq", "value": "PURCHASE_INTENT"}
 			]},
 			"method": "POST",
-			"transform": "{\"text\": \"Hot lead: \" + event.recipient + \" (heat \" + string(event.heat_score) + \")\"}"
+			"transform": "{\"text\": \"Hot lead: \" + event.recipient + ` +
+			`\" (heat \" + string(event.heat_score) + \")\"}"
 		}`),
 	},
 	"crm-engagement-sync": {
