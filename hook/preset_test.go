@@ -12,7 +12,8 @@ func TestPresetsFillWhatTheDocumentLacks(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "intent.hot_lead", h.Event)
 	assert.Equal(t, "POST", h.Method)
-	assert.Contains(t, h.Transform, `"Hot lead: "`)
+	assert.Equal(t, `{"text": "Hot lead: " + event.recipient + " (heat " + `+
+		`string(event.heat_score) + ")"}`, h.Transform)
 	require.NotNil(t, h.Conditions)
 
 	h, err = Parse([]byte(`{"preset":"crm-engagement-sync","url":"https://x","method":"PUT",` +
