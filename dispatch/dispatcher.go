@@ -387,6 +387,9 @@ func (d *Dispatcher) fill(ready []string) (int, bool) {
 	}
 	d.served++
 	pass := d.served
+	if pass%pruneEvery == 0 {
+		d.prune(pass)
+	}
 	d.mu.Unlock()
 
 	slices.SortStableFunc(cands, func(a, b candidate) int {
@@ -445,7 +448,6 @@ func (d *Dispatcher) lease(hookID string, n int, pass uint64) (int, bool, error)
 		h.served = pass
 	}
 	more := len(leases) == n && h.inflight < d.cfg.PerHook
-	d.forget(hookID, h)
 	d.mu.Unlock()
 
 	for _, l := range leases {
@@ -465,11 +467,22 @@ func (d *Dispatcher) hook(id string) *hookState {
 	return h
 }
 
-// forget drops the state of a hook that has nothing to remember. Callers hold
-// mu.
-func (d *Dispatcher) forget(id string, h *hookState) {
-	if h.inflight == 0 && h.recording == 0 && !h.parking && len(h.lastErrors) == 0 {
-		delete(d.hooks, id)
+// pruneEvery is how many scheduler passes go by between drops of idle hook
+// states.
+const pruneEvery = 1024
+
+// prune drops the state of hooks that have nothing in flight or to remember
+// and were last served at least pruneEvery passes ago. A hook's state must
+// outlive its attempts: forgotten at once, a hook whose attempts end quickly
+// would rank as never served and take every turn from hooks with attempts
+// still out. Dropped after so many passes, it ranks first, where its turn
+// would have put it anyway. Callers hold mu.
+func (d *Dispatcher) prune(pass uint64) {
+	for id, h := range d.hooks {
+		if h.inflight == 0 && h.recording == 0 && !h.parking && len(h.lastErrors) == 0 &&
+			h.served+pruneEvery <= pass {
+			delete(d.hooks, id)
+		}
 	}
 }
 
@@ -496,7 +509,6 @@ func (d *Dispatcher) release(hookID string, answered bool) {
 		h.inflight--
 	}
 	d.busy--
-	d.forget(hookID, h)
 	d.mu.Unlock()
 	d.poke()
 }
