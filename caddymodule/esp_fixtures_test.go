@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookgate/hookgate/event/esp"
+	"github.com/hookgate/hookgate/event/esp/esptest"
 )
 
 // The ESP samples and the canonical events they give are the event/esp
@@ -23,18 +23,6 @@ import (
 const (
 	espFixtureDir = "../event/esp/testdata/fixtures"
 	espGoldenDir  = "../event/esp/testdata/golden"
-)
-
-// The test-only credentials the samples are signed with (see
-// event/esp/testdata/fixtures/keys/TEST-SECRETS.md).
-const (
-	fixtureMailgunKey  = "key-test-0123456789abcdef0123456789abcdef"
-	fixtureMandrillKey = "test-mandrill-webhook-key-9Qx2"
-	fixtureMandrillURL = "https://gateway.example.com/webhooks/mandrill?tenant=acme"
-	fixtureResendKey   = "whsec_dGVzdC1yZXNlbmQtc3ZpeC1zZWNyZXQtMzJieXRlcyE="
-	fixtureTopic       = "arn:aws:sns:us-east-1:123456789012:ses-events"
-	fixtureBearer      = "example-brevo-webhook-bearer-token"
-	fixturePassword    = "example-basic-auth-secret"
 )
 
 // fixtureSite has one route per ESP, verifying with the samples' keys, with
@@ -54,97 +42,43 @@ func fixtureSite(t *testing.T) string {
 	}
 	return strings.Join([]string{
 		route(esp.SourceSendGrid, "verification_key "+strings.TrimSpace(string(key))),
-		route(esp.SourceMailgun, "signing_key "+fixtureMailgunKey),
-		route(esp.SourcePostmark, "basic_auth pm-hook "+fixturePassword),
-		route(esp.SourceSparkPost, "basic_auth sp-hook "+fixturePassword),
-		route(esp.SourceBrevo, "bearer "+fixtureBearer),
-		route(esp.SourceSES, "topic_arn "+fixtureTopic, "cert_file "+cert, "auto_confirm"),
-		route(esp.SourceMandrill, "webhook_key "+fixtureMandrillKey, "url "+fixtureMandrillURL),
-		route(esp.SourceResend, "secret "+fixtureResendKey),
+		route(esp.SourceMailgun, "signing_key "+esptest.MailgunKey),
+		route(esp.SourcePostmark, "basic_auth pm-hook "+esptest.Password),
+		route(esp.SourceSparkPost, "basic_auth sp-hook "+esptest.Password),
+		route(esp.SourceBrevo, "bearer "+esptest.Bearer),
+		route(esp.SourceSES, "topic_arn "+esptest.Topic, "cert_file "+cert, "auto_confirm"),
+		route(esp.SourceMandrill, "webhook_key "+esptest.MandrillKey, "url "+esptest.MandrillURL),
+		route(esp.SourceResend, "secret "+esptest.ResendKey),
 	}, "\n\t")
 }
 
 // espFixture is one stored ESP request.
-type espFixture struct {
-	name   string // body file name without its extension
-	source string
-	header http.Header
-	body   []byte
-}
+type espFixture struct{ esptest.Fixture }
 
-// loadESPFixtures reads every request body of the samples with its headers.
+// loadESPFixtures reads every request of the samples.
 func loadESPFixtures(t *testing.T) []espFixture {
 	t.Helper()
-	entries, err := os.ReadDir(espFixtureDir)
-	require.NoError(t, err)
 	var out []espFixture
-	for _, e := range entries {
-		name := e.Name()
-		ext := filepath.Ext(name)
-		if e.IsDir() || (ext != ".json" && ext != ".txt") ||
-			strings.HasSuffix(name, ".decoded.json") {
-			continue
-		}
-		base := strings.TrimSuffix(name, ext)
-		source, _, _ := strings.Cut(base, "-")
-		f := espFixture{name: base, source: source}
-		f.body, err = os.ReadFile(filepath.Join(espFixtureDir, name))
-		require.NoError(t, err)
-		headers := filepath.Join(espFixtureDir, base+".headers")
-		if _, err := os.Stat(headers); err != nil {
-			headers = filepath.Join(espFixtureDir, source+".headers")
-		}
-		f.header = readHeaderFile(t, headers)
-		out = append(out, f)
+	for _, f := range esptest.Load(t, espFixtureDir) {
+		out = append(out, espFixture{f})
 	}
 	require.Len(t, out, 41, "the samples of every ESP")
 	return out
-}
-
-// readHeaderFile reads "Name: value" lines.
-func readHeaderFile(t *testing.T, path string) http.Header {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	h := http.Header{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if name, value, ok := strings.Cut(sc.Text(), ":"); ok {
-			h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
-		}
-	}
-	return h
 }
 
 // signedAt is the time the sample's signature names, or a time after every
 // sample was made for the ESPs that sign none.
 func (f espFixture) signedAt(t *testing.T) time.Time {
 	t.Helper()
-	var ts string
-	switch f.source {
-	case esp.SourceSendGrid:
-		ts = f.header.Get("X-Twilio-Email-Event-Webhook-Timestamp")
-	case esp.SourceResend:
-		ts = f.header.Get("Svix-Timestamp")
-	case esp.SourceMailgun:
-		var body struct{ Signature struct{ Timestamp string } }
-		require.NoError(t, json.Unmarshal(f.body, &body))
-		ts = body.Signature.Timestamp
-	case esp.SourceSES:
-		var m struct{ Timestamp time.Time }
-		require.NoError(t, json.Unmarshal(f.body, &m))
-		return m.Timestamp
-	default:
-		return time.Date(2026, 5, 13, 0, 0, 0, 0, time.UTC)
+	if at := f.SignedAt(t); !at.IsZero() {
+		return at
 	}
-	n, err := strconv.ParseInt(ts, 10, 64)
-	require.NoError(t, err, "sample timestamp %q", ts)
-	return time.Unix(n, 0)
+	return time.Date(2026, 5, 13, 0, 0, 0, 0, time.UTC)
 }
 
 // request is the sample as a request, copied so that it may be altered.
 func (f espFixture) request() espRequest {
-	return espRequest{path: "/" + f.source, header: f.header.Clone(), body: bytes.Clone(f.body)}
+	return espRequest{path: "/" + f.Source, header: f.Header.Clone(), body: bytes.Clone(f.Body)}
 }
 
 // tamperings returns altered copies of the sample's request, each of which
@@ -156,8 +90,8 @@ func (f espFixture) tamperings(t *testing.T) map[string]espRequest {
 	// body switches the case of a letter at offset bytes after anchor,
 	// skipping the hex digits of percent-escapes, which decode alike.
 	body := func(name, anchor string, offset int) {
-		i := bytes.Index(f.body, []byte(anchor))
-		require.GreaterOrEqual(t, i, 0, "anchor %q in %s", anchor, f.name)
+		i := bytes.Index(f.Body, []byte(anchor))
+		require.GreaterOrEqual(t, i, 0, "anchor %q in %s", anchor, f.Name)
 		r := f.request()
 		j := i + len(anchor) + offset
 		for !isASCIILetter(r.body[j]) || r.body[j-1] == '%' || r.body[j-2] == '%' {
@@ -181,7 +115,7 @@ func (f espFixture) tamperings(t *testing.T) map[string]espRequest {
 	header := func(name string) {
 		r := f.request()
 		v := r.header.Get(name)
-		require.NotEmpty(t, v, "header %s of %s", name, f.name)
+		require.NotEmpty(t, v, "header %s of %s", name, f.Name)
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			v = strconv.FormatInt(n+1, 10) // a timestamp: still a number
 		} else {
@@ -196,9 +130,9 @@ func (f espFixture) tamperings(t *testing.T) map[string]espRequest {
 		out["without "+name] = r
 	}
 
-	switch f.source {
+	switch f.Source {
 	case esp.SourceSendGrid:
-		body("body", "", len(f.body)/2)
+		body("body", "", len(f.Body)/2)
 		header("X-Twilio-Email-Event-Webhook-Signature")
 		header("X-Twilio-Email-Event-Webhook-Timestamp")
 		without("X-Twilio-Email-Event-Webhook-Signature")
@@ -218,7 +152,7 @@ func (f espFixture) tamperings(t *testing.T) map[string]espRequest {
 		body("body", "mandrill_events=", 200)
 		header("X-Mandrill-Signature")
 	case esp.SourceResend:
-		body("body", "", len(f.body)/2)
+		body("body", "", len(f.Body)/2)
 		header("Svix-Signature")
 		header("Svix-Id")
 		header("Svix-Timestamp")
@@ -266,7 +200,7 @@ func TestESPFixturesThroughTheHandlerGiveTheGoldenEvents(t *testing.T) {
 	g := startGateway(t, catchAllHook(rc.URL), fixtureSite(t))
 
 	for _, f := range loadESPFixtures(t) {
-		t.Run(f.name, func(t *testing.T) {
+		t.Run(f.Name, func(t *testing.T) {
 			g := *g
 			g.t = t
 			clock.Store(f.signedAt(t).Add(time.Minute).UnixNano())
@@ -275,14 +209,14 @@ func TestESPFixturesThroughTheHandlerGiveTheGoldenEvents(t *testing.T) {
 			for name, r := range f.tamperings(t) {
 				a := g.send(r)
 				assert.Equal(t, http.StatusUnauthorized, a.status, "%s: %v", name, a.body)
-				assert.Contains(t, a.body["error"], f.source+": unauthenticated", name)
+				assert.Contains(t, a.body["error"], f.Source+": unauthenticated", name)
 			}
 			assert.Equal(t, made, deliveriesMade(t, &g), "tampered requests stored nothing")
 
 			a := g.send(f.request())
 			got, err := json.MarshalIndent(handlerGolden{a.status, a.body}, "", "  ")
 			require.NoError(t, err)
-			path := filepath.Join("testdata", "esp_ingest", f.name+".json")
+			path := filepath.Join("testdata", "esp_ingest", f.Name+".json")
 			if *update {
 				require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
 			}
@@ -291,7 +225,7 @@ func TestESPFixturesThroughTheHandlerGiveTheGoldenEvents(t *testing.T) {
 			assert.JSONEq(t, string(want), string(got))
 			assert.Equal(t, 0.0, a.body["duplicates"], "the tampered copies were not stored")
 
-			events := espGoldenEvents(t, f.name)
+			events := espGoldenEvents(t, f.Name)
 			require.Equal(t, float64(len(events)), a.body["matched"])
 			delivered := rc.collect(t, len(events))
 			for i := range events {

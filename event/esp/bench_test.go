@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/event"
+	"github.com/hookgate/hookgate/event/esp/esptest"
 )
 
 // benchBatch is how many events the batching ESPs' benchmark requests carry.
@@ -141,7 +142,7 @@ func BenchmarkMailgun(b *testing.B) {
 // credentialRequest returns a fixture request of an ESP that signs nothing.
 func credentialRequest(b *testing.B, name string) (Adapter, *Request) {
 	for _, f := range loadFixtures(b) {
-		if f.name == name {
+		if f.Name == name {
 			return f.adapter(b), f.request()
 		}
 	}
@@ -162,8 +163,8 @@ func BenchmarkBrevo(b *testing.B) {
 func BenchmarkSparkPost(b *testing.B) {
 	items := fixtureItems(b, "sparkpost-batch.json")
 	body := batchOf(items, benchBatch, "event_id")
-	a := newAdapter(b, SourceSparkPost, Config{Bearer: fixtureBearer})
-	h := http.Header{"Authorization": {"Bearer " + fixtureBearer}}
+	a := newAdapter(b, SourceSparkPost, Config{Bearer: esptest.Bearer})
+	h := http.Header{"Authorization": {"Bearer " + esptest.Bearer}}
 	benchmarkAdapter(b, a, same(&Request{Header: h, Body: []byte(body)}))
 }
 
@@ -207,7 +208,7 @@ func BenchmarkResend(b *testing.B) {
 		b.Fatal(err)
 	}
 	at := time.Date(2026, 5, 12, 15, 0, 51, 0, time.UTC)
-	a := newAdapter(b, SourceResend, Config{Secret: fixtureResendKey, Now: clockAt(at)})
-	benchmarkAdapter(b, a, same(resendRequest(b, fixtureResendKey, "svix", "msg_b", at,
+	a := newAdapter(b, SourceResend, Config{Secret: esptest.ResendKey, Now: clockAt(at)})
+	benchmarkAdapter(b, a, same(resendRequest(b, esptest.ResendKey, "svix", "msg_b", at,
 		string(body))))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookgate/hookgate/event"
+	"github.com/hookgate/hookgate/event/esp/esptest"
 )
 
 func TestNewRefusesBadSettingsNamingThem(t *testing.T) {
@@ -111,7 +112,7 @@ func TestSourcesWithVerificationSettingsVerify(t *testing.T) {
 		{SourceBrevo, Config{Bearer: "token"}},
 		{SourceSES, Config{TopicARNs: []string{testTopic}}},
 		{SourceMandrill, Config{WebhookKey: "key", URL: "https://gw.example/m"}},
-		{SourceResend, Config{Secret: fixtureResendKey}},
+		{SourceResend, Config{Secret: esptest.ResendKey}},
 	} {
 		t.Run(tc.source, func(t *testing.T) {
 			assert.True(t, newAdapter(t, tc.source, tc.cfg).Verifies())

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/event"
+	"github.com/hookgate/hookgate/event/esp/esptest"
 )
 
 // checkOutcome holds for every input: an error wraps one of the package's
@@ -71,8 +72,8 @@ func fuzzParse(t *testing.T, a Adapter, r *Request) {
 func addFixtures(f *testing.F, source string, add func(body []byte, h http.Header)) {
 	f.Helper()
 	for _, fx := range loadFixtures(f) {
-		if fx.source == source {
-			add(fx.body, fx.header)
+		if fx.Source == source {
+			add(fx.Body, fx.Header)
 		}
 	}
 }
@@ -109,7 +110,7 @@ func FuzzMailgun(f *testing.F) {
 		fuzzParse(t, unsigned, &Request{Header: http.Header{}, Body: body})
 		// A fresh adapter each time, so that no token is spent; a small
 		// replay cache keeps that cheap.
-		verifying, err := NewMailgun(MailgunConfig{SigningKey: fixtureMailgunKey,
+		verifying, err := NewMailgun(MailgunConfig{SigningKey: esptest.MailgunKey,
 			ReplayCacheSize: 16, Now: clockAt(time.Unix(1778594400, 0))})
 		if err != nil {
 			t.Fatal(err)
@@ -127,8 +128,8 @@ func fuzzCredentials(f *testing.F, source string, seeds ...string) {
 		f.Add([]byte(s), "Basic Og==")
 	}
 	unsigned := newAdapter(f, source, Config{})
-	verifying := newAdapter(f, source, Config{Bearer: fixtureBearer,
-		BasicAuth: &BasicAuth{User: "pm-hook", Password: fixturePassword}})
+	verifying := newAdapter(f, source, Config{Bearer: esptest.Bearer,
+		BasicAuth: &BasicAuth{User: "pm-hook", Password: esptest.Password}})
 	f.Fuzz(func(t *testing.T, body []byte, auth string) {
 		fuzzParse(t, unsigned, &Request{Header: http.Header{}, Body: body})
 		fuzzParse(t, verifying, &Request{Header: http.Header{"Authorization": {auth}},
@@ -164,8 +165,8 @@ func FuzzMandrill(f *testing.F) {
 	f.Add([]byte("mandrill_events=%5B%5D&a=1&a=2"), `[{"type":"whitelist"},{"event":7}]`, "AA==")
 
 	unsigned := newAdapter(f, SourceMandrill, Config{})
-	verifying := newAdapter(f, SourceMandrill, Config{WebhookKey: fixtureMandrillKey,
-		URL: "https://gateway.example.com/webhooks/mandrill?tenant=acme"})
+	verifying := newAdapter(f, SourceMandrill, Config{WebhookKey: esptest.MandrillKey,
+		URL: esptest.MandrillURL})
 	f.Fuzz(func(t *testing.T, body []byte, events, sig string) {
 		form := url.Values{"mandrill_events": {events}}.Encode()
 		fuzzParse(t, unsigned, &Request{Header: http.Header{}, Body: []byte(form)})
@@ -183,7 +184,7 @@ func FuzzResend(f *testing.F) {
 		"", "", "v1,")
 
 	unsigned := newAdapter(f, SourceResend, Config{})
-	verifying := newAdapter(f, SourceResend, Config{Secret: fixtureResendKey,
+	verifying := newAdapter(f, SourceResend, Config{Secret: esptest.ResendKey,
 		Now: clockAt(time.Unix(1778594405, 0))})
 	f.Fuzz(func(t *testing.T, body []byte, id, ts, sig string) {
 		h := http.Header{}

@@ -1,7 +1,6 @@
 package esp
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,22 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookgate/hookgate/event"
+	"github.com/hookgate/hookgate/event/esp/esptest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 const fixtureDir = "testdata/fixtures"
-
-// The test-only credentials the fixtures are signed with (see
-// testdata/fixtures/keys/TEST-SECRETS.md).
-const (
-	fixtureMailgunKey  = "key-test-0123456789abcdef0123456789abcdef"
-	fixtureMandrillKey = "test-mandrill-webhook-key-9Qx2"
-	fixtureResendKey   = "whsec_dGVzdC1yZXNlbmQtc3ZpeC1zZWNyZXQtMzJieXRlcyE="
-	fixtureTopic       = "arn:aws:sns:us-east-1:123456789012:ses-events"
-	fixtureBearer      = "example-brevo-webhook-bearer-token"
-	fixturePassword    = "example-basic-auth-secret"
-)
 
 // fixtureDefaults are the route defaults of the golden runs. The domain is
 // one no ESP sends, so the goldens show which events took it.
@@ -45,121 +33,47 @@ var fixtureDefaults = event.Defaults{
 }
 
 // fixture is one stored request of an ESP.
-type fixture struct {
-	name   string // body file name without its extension
-	source string
-	body   []byte
-	header http.Header
-}
+type fixture struct{ esptest.Fixture }
 
-// loadFixtures reads every request body under testdata/fixtures with its
-// headers file.
+// loadFixtures reads every request under testdata/fixtures.
 func loadFixtures(t testing.TB) []fixture {
 	t.Helper()
-	entries, err := os.ReadDir(fixtureDir)
-	require.NoError(t, err)
-
 	var out []fixture
-	for _, e := range entries {
-		name := e.Name()
-		ext := filepath.Ext(name)
-		if e.IsDir() || (ext != ".json" && ext != ".txt") ||
-			strings.HasSuffix(name, ".decoded.json") {
-			continue
-		}
-		base := strings.TrimSuffix(name, ext)
-		prefix, _, _ := strings.Cut(base, "-")
-		f := fixture{name: base, source: prefix}
-		if prefix == "ses" {
-			f.source = SourceSES
-		}
-		f.body, err = os.ReadFile(filepath.Join(fixtureDir, name))
-		require.NoError(t, err)
-
-		headers := filepath.Join(fixtureDir, base+".headers")
-		if _, err := os.Stat(headers); err != nil {
-			headers = filepath.Join(fixtureDir, prefix+".headers")
-		}
-		f.header = readHeaders(t, headers)
-		out = append(out, f)
+	for _, f := range esptest.Load(t, fixtureDir) {
+		out = append(out, fixture{f})
 	}
-	require.NotEmpty(t, out)
 	return out
-}
-
-// readHeaders reads a "Name: value" per line headers file.
-func readHeaders(t testing.TB, path string) http.Header {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	require.NoError(t, err, "headers of a fixture")
-	h := http.Header{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), ":")
-		if ok {
-			h.Add(strings.TrimSpace(name), strings.TrimSpace(value))
-		}
-	}
-	return h
-}
-
-// signedAt returns the time a fixture's signature names, for the clock of
-// its adapter; the zero time when it names none.
-func (f fixture) signedAt(t testing.TB) time.Time {
-	t.Helper()
-	var ts string
-	switch f.source {
-	case SourceSendGrid:
-		ts = f.header.Get(sendGridTimestampHeader)
-	case SourceResend:
-		ts = f.header.Get("Svix-Timestamp")
-	case SourceMailgun:
-		var body struct{ Signature struct{ Timestamp string } }
-		require.NoError(t, json.Unmarshal(f.body, &body))
-		ts = body.Signature.Timestamp
-	case SourceSES:
-		var m snsMessage
-		require.NoError(t, json.Unmarshal(f.body, &m))
-		signed, err := time.Parse(time.RFC3339Nano, m.Timestamp)
-		require.NoError(t, err)
-		return signed
-	default:
-		return time.Time{}
-	}
-	signed, ok := parseUnix(ts)
-	require.True(t, ok, "fixture timestamp %q", ts)
-	return signed
 }
 
 // adapter returns the fixture's adapter with verification on, with the
 // test keys and a clock a minute after the fixture was signed.
 func (f fixture) adapter(t testing.TB) Adapter {
 	t.Helper()
-	now := f.signedAt(t).Add(time.Minute)
+	now := f.SignedAt(t).Add(time.Minute)
 	cfg := Config{Now: func() time.Time { return now }}
-	switch f.source {
+	switch f.Source {
 	case SourceSendGrid:
 		key, err := os.ReadFile(filepath.Join(fixtureDir, "keys", "sendgrid-test-public-key.b64"))
 		require.NoError(t, err)
 		cfg.VerificationKey = string(key)
 	case SourceMailgun:
-		cfg.SigningKey = fixtureMailgunKey
+		cfg.SigningKey = esptest.MailgunKey
 	case SourcePostmark:
-		cfg = Config{BasicAuth: &BasicAuth{User: "pm-hook", Password: fixturePassword}}
+		cfg = Config{BasicAuth: &BasicAuth{User: "pm-hook", Password: esptest.Password}}
 	case SourceSparkPost:
-		cfg = Config{BasicAuth: &BasicAuth{User: "sp-hook", Password: fixturePassword}}
+		cfg = Config{BasicAuth: &BasicAuth{User: "sp-hook", Password: esptest.Password}}
 	case SourceBrevo:
-		cfg = Config{Bearer: fixtureBearer}
+		cfg = Config{Bearer: esptest.Bearer}
 	case SourceSES:
 		cfg.CertFile = filepath.Join(fixtureDir, "keys", "sns-test-signing-cert.pem")
-		cfg.TopicARNs = []string{fixtureTopic}
+		cfg.TopicARNs = []string{esptest.Topic}
 		cfg.AutoConfirm = true
 	case SourceMandrill:
-		cfg = Config{WebhookKey: fixtureMandrillKey, URL: f.header.Get("X-Gateway-Test-Signed-URL")}
+		cfg = Config{WebhookKey: esptest.MandrillKey, URL: f.Header.Get("X-Gateway-Test-Signed-URL")}
 	case SourceResend:
-		cfg.Secret = fixtureResendKey
+		cfg.Secret = esptest.ResendKey
 	}
-	a, err := New(f.source, cfg)
+	a, err := New(f.Source, cfg)
 	require.NoError(t, err)
 	require.True(t, a.Verifies())
 	return a
@@ -168,8 +82,8 @@ func (f fixture) adapter(t testing.TB) Adapter {
 // request returns the fixture as a request, copying body and headers so the
 // caller may tamper with them.
 func (f fixture) request() *Request {
-	return &Request{Method: http.MethodPost, Header: f.header.Clone(),
-		Body: bytes.Clone(f.body)}
+	return &Request{Method: http.MethodPost, Header: f.Header.Clone(),
+		Body: bytes.Clone(f.Body)}
 }
 
 // goldenResult is how a Result is written to a golden file.
@@ -207,12 +121,12 @@ func encodeGolden(t testing.TB, res *Result) []byte {
 
 func TestFixturesMatchGoldenFiles(t *testing.T) {
 	for _, f := range loadFixtures(t) {
-		t.Run(f.name, func(t *testing.T) {
+		t.Run(f.Name, func(t *testing.T) {
 			res, err := f.adapter(t).Parse(context.Background(), f.request(), fixtureDefaults)
 			require.NoError(t, err)
 			got := encodeGolden(t, res)
 
-			path := filepath.Join("testdata", "golden", f.name+".json")
+			path := filepath.Join("testdata", "golden", f.Name+".json")
 			if *update {
 				require.NoError(t, os.WriteFile(path, got, 0o644))
 			}
@@ -240,8 +154,8 @@ func (f fixture) tamperings(t testing.TB) map[string]tampering {
 	// inBody switches the case of the first letter from offset bytes after
 	// anchor, so that the body keeps its syntax and only the check fails.
 	inBody := func(name, anchor string, offset int, want string) {
-		i := bytes.Index(f.body, []byte(anchor))
-		require.GreaterOrEqual(t, i, 0, "anchor %q in %s", anchor, f.name)
+		i := bytes.Index(f.Body, []byte(anchor))
+		require.GreaterOrEqual(t, i, 0, "anchor %q in %s", anchor, f.Name)
 		r := f.request()
 		j := i + len(anchor) + offset
 		for !isLetter(r.Body[j]) {
@@ -253,7 +167,7 @@ func (f fixture) tamperings(t testing.TB) map[string]tampering {
 	header := func(name, want string) {
 		r := f.request()
 		v := r.Header.Get(name)
-		require.NotEmpty(t, v, "header %s of %s", name, f.name)
+		require.NotEmpty(t, v, "header %s of %s", name, f.Name)
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			v = strconv.FormatInt(n+1, 10) // a timestamp: still a number
 		} else {
@@ -263,10 +177,10 @@ func (f fixture) tamperings(t testing.TB) map[string]tampering {
 		out["header "+name] = tampering{r, want}
 	}
 
-	switch f.source {
+	switch f.Source {
 	case SourceSendGrid:
 		const want = "signature does not match the body"
-		inBody("body byte", "", len(f.body)/2, want)
+		inBody("body byte", "", len(f.Body)/2, want)
 		header(sendGridSignatureHeader, want)
 		header(sendGridTimestampHeader, want)
 	case SourceMailgun:
@@ -287,7 +201,7 @@ func (f fixture) tamperings(t testing.TB) map[string]tampering {
 		header(mandrillSignatureHeader, want)
 	case SourceResend:
 		const want = "no matching signature"
-		inBody("body byte", "", len(f.body)/2, want)
+		inBody("body byte", "", len(f.Body)/2, want)
 		header("Svix-Signature", want)
 		header("Svix-Id", want)
 		header("Svix-Timestamp", want)
@@ -315,7 +229,7 @@ func flipChar(s string, i int) string {
 func TestTamperedFixturesAreUnauthenticated(t *testing.T) {
 	for _, f := range loadFixtures(t) {
 		for name, tc := range f.tamperings(t) {
-			t.Run(f.name+"/"+name, func(t *testing.T) {
+			t.Run(f.Name+"/"+name, func(t *testing.T) {
 				res, err := f.adapter(t).Parse(context.Background(), tc.req, fixtureDefaults)
 				assert.ErrorIs(t, err, ErrUnauthenticated)
 				assert.ErrorContains(t, err, tc.want)
@@ -327,10 +241,10 @@ func TestTamperedFixturesAreUnauthenticated(t *testing.T) {
 
 func TestMailgunFixtureWithAnotherBodyIsAReplay(t *testing.T) {
 	for _, f := range loadFixtures(t) {
-		if f.source != SourceMailgun {
+		if f.Source != SourceMailgun {
 			continue
 		}
-		t.Run(f.name, func(t *testing.T) {
+		t.Run(f.Name, func(t *testing.T) {
 			a := f.adapter(t)
 			_, err := a.Parse(context.Background(), f.request(), fixtureDefaults)
 			require.NoError(t, err)
