@@ -30,12 +30,8 @@ func (s *Store) ParkHook(ctx context.Context, hookID, reason string) error {
 	if err := validHookID(hookID); err != nil {
 		return fmt.Errorf("parking hook: %w", err)
 	}
-	h, err := s.adminLock(hookID)
-	if err != nil {
-		return err
-	}
-	defer h.adminMu.Unlock()
-	if _, err := s.moveChunks(ctx, &parkOp{hook: hookID, reason: reason, mark: true}); err != nil {
+	park := &parkOp{hook: hookID, reason: reason, mark: true}
+	if _, err := s.adminMove(ctx, hookID, park); err != nil {
 		return fmt.Errorf("parking hook %s: %w", hookID, err)
 	}
 	return nil
@@ -48,12 +44,7 @@ func (s *Store) ReleaseHook(ctx context.Context, hookID string) (int, error) {
 	if err := validHookID(hookID); err != nil {
 		return 0, fmt.Errorf("releasing hook: %w", err)
 	}
-	h, err := s.adminLock(hookID)
-	if err != nil {
-		return 0, err
-	}
-	defer h.adminMu.Unlock()
-	n, err := s.moveChunks(ctx, &releaseOp{hook: hookID, unmark: true})
+	n, err := s.adminMove(ctx, hookID, &releaseOp{hook: hookID, unmark: true})
 	if err != nil {
 		return n, fmt.Errorf("releasing hook %s: %w", hookID, err)
 	}
@@ -67,16 +58,22 @@ func (s *Store) DiscardParked(ctx context.Context, hookID string) (int, error) {
 	if err := validHookID(hookID); err != nil {
 		return 0, fmt.Errorf("discarding parked deliveries: %w", err)
 	}
+	n, err := s.adminMove(ctx, hookID, &discardOp{hook: hookID, reason: reasonDiscarded})
+	if err != nil {
+		return n, fmt.Errorf("discarding parked deliveries of hook %s: %w", hookID, err)
+	}
+	return n, nil
+}
+
+// adminMove moves a hook's deliveries with o under the hook's admin lock and
+// returns how many it moved.
+func (s *Store) adminMove(ctx context.Context, hookID string, o chunkOp) (int, error) {
 	h, err := s.adminLock(hookID)
 	if err != nil {
 		return 0, err
 	}
 	defer h.adminMu.Unlock()
-	n, err := s.moveChunks(ctx, &discardOp{hook: hookID, reason: reasonDiscarded})
-	if err != nil {
-		return n, fmt.Errorf("discarding parked deliveries of hook %s: %w", hookID, err)
-	}
-	return n, nil
+	return s.moveChunks(ctx, o)
 }
 
 // adminLock serializes park, release, discard and delete per hook.
