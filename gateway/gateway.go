@@ -112,15 +112,13 @@ func (g *Gateway) Configure(ctx context.Context, cfg Config) error {
 		if err := g.applyEnabled(ctx, h); err != nil {
 			return fmt.Errorf("hook %s: %w", h.ID, err)
 		}
-		for _, s := range g.stored {
-			if s.ID == h.ID {
-				g.logger.Warn("configuration hook shadows the stored hook of the same id; "+
-					"the stored one is not routed to", zap.String("hook_id", h.ID))
-			}
-		}
 	}
 	old := g.config.Swap(&cfg)
 	g.reroute()
+	for _, id := range g.hooks.Load().shadowed {
+		g.logger.Warn("configuration hook shadows the stored hook of the same id; "+
+			"the stored one is not routed to", zap.String("hook_id", id))
+	}
 	g.recent.resize(cmp.Or(cfg.RecentEvents, DefaultRecentEvents))
 
 	if g.dispatcher != nil && sameDispatch(old.Dispatch, cfg.Dispatch) {

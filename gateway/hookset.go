@@ -76,6 +76,8 @@ type hookSet struct {
 	index   *hook.Index
 	hooks   map[string]*Hook
 	targets map[string]dispatch.Target
+	// shadowed are the ids of stored hooks hidden by configuration hooks.
+	shadowed []string
 }
 
 // newHookSet builds a set from the configuration's hooks and the stored ones.
@@ -88,6 +90,7 @@ func newHookSet(static, stored []*Hook) *hookSet {
 	for _, list := range [][]*Hook{static, stored} {
 		for _, h := range list {
 			if _, ok := s.hooks[h.ID]; ok {
+				s.shadowed = append(s.shadowed, h.ID)
 				continue
 			}
 			s.hooks[h.ID] = h
