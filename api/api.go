@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -475,7 +476,7 @@ func (q *request) decode(v any) error {
 func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return fieldErr(te.Field, "must be %s, not %s", jsonKind(te.Type.Kind().String()),
+		return fieldErr(te.Field, "must be %s, not %s", jsonKind(te.Type.Kind()),
 			te.Value)
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
@@ -489,17 +490,17 @@ func decodeError(err error) error {
 }
 
 // jsonKind names the JSON type that a Go kind decodes from.
-func jsonKind(kind string) string {
+func jsonKind(kind reflect.Kind) string {
 	switch kind {
-	case "string":
+	case reflect.String:
 		return "a string"
-	case "bool":
+	case reflect.Bool:
 		return "true or false"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "an array"
-	case "map", "struct":
+	case reflect.Map, reflect.Struct:
 		return "an object"
-	case "float32", "float64":
+	case reflect.Float32, reflect.Float64:
 		return "a number"
 	}
 	return "an integer"
