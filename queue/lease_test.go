@@ -319,3 +319,26 @@ func TestLeaseBehindTheCursorIsDueAgainOnceItEnds(t *testing.T) {
 		})
 	}
 }
+
+func TestDeliveryParkedInFlightIsNotLeasedAgainOnceReleased(t *testing.T) {
+	runStore(t, func(t *testing.T, s *Store, clock *fakeClock) {
+		ctx := context.Background()
+		id := enqueue(t, s, item("a", "h"))[0]
+		held := leaseAll(t, s, "h", 1)
+		require.Len(t, held, 1)
+
+		require.NoError(t, s.ParkHook(ctx, "h", "paused"))
+		released, err := s.ReleaseHook(ctx, "h")
+		require.NoError(t, err)
+		require.Equal(t, 1, released)
+
+		assert.Empty(t, leaseAll(t, s, "h", 1), "its first lease is still live")
+		assert.Equal(t, 1, stats(t, s).InFlight)
+
+		record(t, s, held[0], retryAt(clock.Now(), 503))
+		again := leaseAll(t, s, "h", 1)
+		require.Len(t, again, 1, "due again once its attempt is recorded")
+		assert.Equal(t, id, again[0].Delivery.ID)
+		assert.Equal(t, 1, again[0].Delivery.Attempts)
+	})
+}

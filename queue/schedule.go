@@ -84,13 +84,13 @@ func (s *Store) scheduled(h *hookEntry, due int64) {
 	s.available(h, due)
 }
 
-// unscheduled records that a delivery left the schedule (with its lease, if any).
-func (s *Store) unscheduled(h *hookEntry, id rawID) {
+// unscheduled records that a delivery left the schedule. Its lease, if any,
+// stays until its attempt is recorded or abandoned: a delivery parked while in
+// flight and released at once must not be leased again while its request runs.
+func (s *Store) unscheduled(h *hookEntry) {
 	h.pending--
-	delete(h.leases, id)
 	if h.pending == 0 {
 		h.low, h.lowID, h.free = math.MaxInt64, rawID{}, math.MaxInt64
-		clear(h.leases)
 	}
 	s.refresh(h)
 }

@@ -107,7 +107,7 @@ func (s *Store) moved(h *hookEntry, id rawID, old, d *Delivery, oldExp, exp uint
 	case old.Status == StatusPending && d.Status == StatusPending:
 		s.available(h, d.DueAt.UnixNano())
 	case old.Status == StatusPending:
-		s.unscheduled(h, id)
+		s.unscheduled(h)
 	case d.Status == StatusPending:
 		s.scheduled(h, d.DueAt.UnixNano())
 	}
